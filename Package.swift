@@ -1,0 +1,84 @@
+// swift-tools-version: 6.0
+//
+// NeighborMAE-Swift: distributed self-supervised pretraining of vision transformers on
+// Earth-observation imagery. Target graph: ../shared/design/SYSTEM.md §8 (dependencies point up).
+
+import Foundation
+import PackageDescription
+
+// MARK: - CPU target policy
+//
+// Swift SIMD code built for baseline x86-64 lowers every `addingProduct` to one `fmaf` libcall
+// per lane and runs ~100x slower, so numeric targets are always compiled for a concrete CPU.
+//
+//   NEIGHBORMAE_CPU unset / "auto"  AVX-512 host -> skylake-avx512 (+ TENSORCORE_AVX512 kernels)
+//                                   AVX2+FMA host -> haswell     (AVX2 kernels, own tile shape)
+//   NEIGHBORMAE_CPU=<llvm cpu>      that CPU, e.g. haswell, skylake-avx512, znver4, native
+//   NEIGHBORMAE_CPU=none            no -target-cpu (portable and very slow; for diagnosis only)
+//
+// The named baselines are portable across vendors (skylake-avx512 runs on Intel and AMD Zen 4),
+// unlike `native`. Workers of one run must share a build: kernels with different SIMD widths sum
+// in different orders, so results are only bit-identical within one policy (SYSTEM.md §4).
+// `x86-64-v3` / `x86-64-v4` are rejected by this toolchain's clang importer.
+
+enum CPUPolicy {
+    static let avx512CPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server",
+                                          "sapphirerapids", "znver4", "znver5"]
+
+    static func hostFlags() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return [] }
+        return Set(line.split(separator: " ").map(String.init))
+    }
+
+    /// (llvm cpu name or nil, whether the AVX-512 kernels are compiled in)
+    static func resolve() -> (cpu: String?, avx512: Bool) {
+        let requested = ProcessInfo.processInfo.environment["NEIGHBORMAE_CPU"] ?? "auto"
+        switch requested {
+        case "none":
+            return (nil, false)
+        case "auto", "":
+            let flags = hostFlags()
+            if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) {
+                return ("skylake-avx512", true)
+            }
+            if flags.isSuperset(of: ["avx2", "fma"]) { return ("haswell", false) }
+            return (nil, false)
+        case "native":
+            return ("native", hostFlags().contains("avx512f"))
+        default:
+            return (requested, avx512CPUs.contains(requested))
+        }
+    }
+
+    static var swiftSettings: [SwiftSetting] {
+        #if arch(x86_64)
+        let (cpu, avx512) = resolve()
+        var settings: [SwiftSetting] = []
+        if let cpu { settings.append(.unsafeFlags(["-target-cpu", cpu])) }
+        if avx512 { settings.append(.define("TENSORCORE_AVX512")) }
+        return settings
+        #else
+        return []
+        #endif
+    }
+}
+
+let numeric = CPUPolicy.swiftSettings
+
+let package = Package(
+    name: "NeighborMAE",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: Tensor core
+        .target(name: "TensorCore", swiftSettings: numeric),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: numeric),
+    ]
+)

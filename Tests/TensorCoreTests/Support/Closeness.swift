@@ -1,0 +1,63 @@
+import Testing
+import TensorCore
+
+/// Compares `actual` with `expected` elementwise: |a - e| <= atol + rtol * |e|.
+/// On failure, records one issue naming the shape and the first few differing elements.
+func expectClose(
+    _ actual: UnsafeBufferPointer<Float>, _ expected: UnsafeBufferPointer<Float>,
+    atol: Float, rtol: Float, _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard actual.count == expected.count else {
+        Issue.record("\(what()): \(actual.count) elements, expected \(expected.count)", sourceLocation: sourceLocation)
+        return
+    }
+    var failures: [String] = []
+    var worst: Float = 0
+    for index in 0..<actual.count {
+        let a = actual[index], e = expected[index]
+        let error = abs(a - e)
+        let bound = atol + rtol * abs(e)
+        if !(error <= bound) {           // also catches NaN
+            worst = max(worst, error.isNaN ? .infinity : error)
+            if failures.count < 5 { failures.append("[\(index)] \(a) vs \(e)") }
+        }
+    }
+    if !failures.isEmpty {
+        let message = "\(what()): not close (atol \(atol), rtol \(rtol), worst |error| \(worst)); "
+            + failures.joined(separator: ", ")
+        Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
+    }
+}
+
+func expectClose(
+    _ actual: [Float], _ expected: [Float], atol: Float, rtol: Float, _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    actual.withUnsafeBufferPointer { a in
+        expected.withUnsafeBufferPointer { e in
+            expectClose(a, e, atol: atol, rtol: rtol, what(), sourceLocation: sourceLocation)
+        }
+    }
+}
+
+/// Bitwise equality of two float arrays (for determinism tests); reports the first difference.
+func expectBitwiseEqual(
+    _ actual: [Float], _ expected: [Float], _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard actual.count == expected.count else {
+        Issue.record("\(what()): \(actual.count) elements, expected \(expected.count)", sourceLocation: sourceLocation)
+        return
+    }
+    if let index = actual.indices.first(where: { actual[$0].bitPattern != expected[$0].bitPattern }) {
+        Issue.record("\(what()): first bitwise difference at [\(index)]: \(actual[index]) vs \(expected[index])",
+                     sourceLocation: sourceLocation)
+    }
+}
+
+/// Deterministic test data: `count` values uniform in [-scale, scale) from stream `tag`.
+func randomValues(_ count: Int, tag: UInt32, scale: Float = 1, seed: UInt64 = 0x5EED) -> [Float] {
+    var stream = CounterRNG(seed: seed).stream(tag)
+    return (0..<count).map { _ in (stream.nextUniform() * 2 - 1) * scale }
+}
