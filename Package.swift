@@ -80,5 +80,9 @@ let package = Package(
         // MARK: Tensor core
         .target(name: "TensorCore", swiftSettings: numeric),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: numeric),
+
+        // MARK: Layers, parameters, optimizer
+        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: numeric),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: numeric),
     ]
 )
