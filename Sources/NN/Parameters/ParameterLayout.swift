@@ -7,7 +7,8 @@ public enum ParameterInit: Sendable, Equatable {
     /// Normal(0, std) — cls / mask tokens and slot embeddings use std 0.02.
     case normal(std: Float)
     /// Xavier/Glorot uniform, U(−a, a) with a = √(6 / (fanIn + fanOut)) — every Linear weight.
-    /// Our Linear weights are stored [fanIn, fanOut] (Y = X·W), so fan-in is the leading axis.
+    /// Linear weights are stored as PyTorch does, [fanOut, fanIn] (Y = X·Wᵀ + b), so checkpoints
+    /// and the timm export need no transposes.
     case xavierUniform(fanIn: Int, fanOut: Int)
 }
 
