@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "EOData",
                 dependencies: ["TensorCore", "CGDAL", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: numeric),
-        .testTarget(name: "EODataTests", dependencies: ["EOData", "TensorCore", "CGDAL"], swiftSettings: numeric),
+        .testTarget(name: "EODataTests", dependencies: ["EOData", "TensorCore"], swiftSettings: numeric),
 
         // MARK: Benchmarks
         .executableTarget(name: "NeighborMAEBench",

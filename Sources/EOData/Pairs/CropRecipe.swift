@@ -24,7 +24,7 @@ public struct CropRecipe: Codable, Equatable, Sendable {
         let aspect = exp(stream.nextUniform(log(minAspect), log(maxAspect)))
         let area = stream.nextUniform(minArea, maxArea)
         let h = min(area.squareRoot() * height, width / aspect, height)
-        let w = h * aspect
+        let w = min(h * aspect, width)          // (W / r)·r may exceed W by one ulp
         let top = stream.nextUniformDouble() * (height - h)
         let left = stream.nextUniformDouble() * (width - w)
         return PixelWindow(x: left, y: top, width: w, height: h)

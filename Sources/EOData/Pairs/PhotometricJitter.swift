@@ -32,13 +32,27 @@ public struct PhotometricJitter: Codable, Equatable, Sendable {
         let offset = Float(jitterStream.nextUniform(-brightness, brightness))
         let logContrast = log1p(contrast)
         let factor = Float(exp(jitterStream.nextUniform(-logContrast, logContrast)))
-        let sigma = Float(noiseStd)
-        if sigma > 0 {
-            for index in tile.indices {
-                tile[index] = factor * tile[index] + offset + sigma * noiseStream.nextNormal()
+        for index in tile.indices { tile[index] = factor * tile[index] + offset }
+        if noiseStd > 0 { Self.addGaussianNoise(to: tile, std: Float(noiseStd), stream: &noiseStream) }
+    }
+
+    /// Adds σ·N(0, 1) to every element: Box–Muller in Float, both outputs used, so one Philox block
+    /// (4 × 32 bits: two (u1, u2) pairs of 24-bit uniforms) gives four normals. Element n uses the
+    /// block n / 4, so the noise of a tile depends only on its stream.
+    static func addGaussianNoise(to tile: UnsafeMutableBufferPointer<Float>, std: Float, stream: inout RandomStream) {
+        var index = 0
+        while index < tile.count {
+            var normals = SIMD4<Float>()
+            for pair in 0..<2 {
+                let u1 = Float((stream.nextUInt32() >> 8) + 1) * 0x1p-24      // (0, 1]: log finite
+                let u2 = Float(stream.nextUInt32() >> 8) * 0x1p-24
+                let radius = (-2 * logf(u1)).squareRoot()
+                let angle = 2 * Float.pi * u2
+                normals[2 * pair] = radius * cosf(angle)
+                normals[2 * pair + 1] = radius * sinf(angle)
             }
-        } else {
-            for index in tile.indices { tile[index] = factor * tile[index] + offset }
+            for lane in 0..<min(4, tile.count - index) { tile[index + lane] += std * normals[lane] }
+            index += 4
         }
     }
 }
