@@ -65,6 +65,29 @@ struct RasterRoundTripTests {
         #expect(raster.info.geoTransform.coefficients == [100, 2, 0, 200, 0, -2])
     }
 
+    @Test(arguments: ["PNG", "VRT"])
+    func otherFormatsReadTheSamePixelsAndGeoreferencing(format: String) throws {
+        let folder = try TempFolder()
+        let transform = Scenes.northUp(x: 10, y: 50, pixel: 0.01)
+        let source = try Scenes.write(folder.path("source.tif"), width: 48, height: 40, bands: 3, type: .byte,
+                                      geoTransform: transform, epsg: 4326, value: Scenes.texture)
+        let copy = folder.path("copy.\(format.lowercased())")
+        try RasterWriter.convert(source: source, destination: copy, format: format,
+                                 options: format == "PNG" ? ["WORLDFILE": "YES"] : [:])
+        if format == "PNG" {   // the PNG carries its georeferencing in a world file only
+            #expect(FileManager.default.fileExists(atPath: folder.path("copy.wld")))
+            try FileManager.default.removeItem(atPath: copy + ".aux.xml")
+        }
+        let raster = try Raster(path: copy)
+        #expect(raster.info.bandCount == 3 && raster.info.dataType == "Byte")
+        #expect(raster.info.isGeoreferenced)
+        let coefficients = raster.info.geoTransform.coefficients
+        #expect(zip(coefficients, transform).allSatisfy { abs($0 - $1) < 1e-12 })
+        let window = PixelWindow(x: 5, y: 3, width: 30, height: 20)
+        let expected = try Raster(path: source).read(window: window, outputWidth: 15, outputHeight: 10)
+        #expect(try raster.read(window: window, outputWidth: 15, outputHeight: 10) == expected)
+    }
+
     @Test func rasterWithoutGeoreferencingUsesThePixelFrame() throws {
         let folder = try TempFolder()
         let path = try Scenes.write(folder.path("plain.tif"), width: 40, height: 30, bands: 1,

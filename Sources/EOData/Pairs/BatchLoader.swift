@@ -34,39 +34,37 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Samples `positions` into a new batch. Throws the first sample error (by batch index).
     public func load(positions: [Int]) throws(EODataError) -> PairBatch {
-        let count = sampler.sampleCount
         let k = sampler.imagesPerSample
         let images = Tensor(zeros: [positions.count, k, sampler.channels, sampler.tileSize, sampler.tileSize])
-        var boxes = [Float](repeating: 0, count: positions.count * k * 4)
-        var overlaps = [Float](repeating: 0, count: positions.count)
-        var errors = [EODataError?](repeating: nil, count: positions.count)
+        var results = [Result<SampleGeometry, EODataError>?](repeating: nil, count: positions.count)
         lock.withLock { _ in
-            images.withUnsafeMutableBufferPointer { buffer in
-                boxes.withUnsafeMutableBufferPointer { boxBuffer in
-                    overlaps.withUnsafeMutableBufferPointer { iouBuffer in
-                        errors.withUnsafeMutableBufferPointer { errorBuffer in
-                            pool.parallelFor(positions.count) { b, thread in
-                                let slot = UnsafeMutableBufferPointer(rebasing: buffer[(b * count)..<((b + 1) * count)])
-                                do throws(EODataError) {
-                                    let geometry = try sampler.sample(positions[b], into: slot, readers: readers[thread])
-                                    for (j, box) in geometry.boxes.enumerated() {
-                                        let base = (b * k + j) * 4
-                                        boxBuffer[base] = Float(box.left)
-                                        boxBuffer[base + 1] = Float(box.top)
-                                        boxBuffer[base + 2] = Float(box.right)
-                                        boxBuffer[base + 3] = Float(box.bottom)
-                                    }
-                                    iouBuffer[b] = Float(geometry.iou)
-                                } catch {
-                                    errorBuffer[b] = error
-                                }
-                            }
-                        }
-                    }
+            results.withUnsafeMutableBufferPointer { slots in
+                images.withUnsafeMutableBufferPointer { pixels in
+                    fill(pixels, positions: positions, results: slots)
                 }
             }
         }
-        if let first = errors.compactMap({ $0 }).first { throw first }
+        var boxes: [Float] = [], overlaps: [Float] = []
+        boxes.reserveCapacity(positions.count * k * 4)
+        for result in results {
+            let geometry = try result!.get()
+            for box in geometry.boxes { boxes += [Float(box.left), Float(box.top), Float(box.right), Float(box.bottom)] }
+            overlaps.append(Float(geometry.iou))
+        }
         return PairBatch(images: images, boxes: boxes, iou: overlaps, positions: positions)
+    }
+
+    /// pixels: [B, K, C, T, T]; one pool task per sample, each thread with its own readers.
+    private func fill(_ pixels: UnsafeMutableBufferPointer<Float>, positions: [Int],
+                      results: UnsafeMutableBufferPointer<Result<SampleGeometry, EODataError>?>) {
+        let count = sampler.sampleCount
+        pool.parallelFor(positions.count) { b, thread in
+            let slot = UnsafeMutableBufferPointer(rebasing: pixels[(b * count)..<((b + 1) * count)])
+            do throws(EODataError) {
+                results[b] = .success(try sampler.sample(positions[b], into: slot, readers: readers[thread]))
+            } catch {
+                results[b] = .failure(error)
+            }
+        }
     }
 }

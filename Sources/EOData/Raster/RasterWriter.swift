@@ -61,6 +61,28 @@ public enum RasterWriter {
         }
     }
 
+    /// Copies a raster to another GDAL format (e.g. "PNG", "JPEG", "VRT", "COG") with GDAL's CreateCopy;
+    /// `options` are the driver's creation options ("WORLDFILE=YES" writes a world file beside a PNG).
+    public static func convert(source: String, destination: String, format: String,
+                               options: [String: String] = [:]) throws(EODataError) {
+        GDALRuntime.ensureRegistered()
+        guard let driver = GDALGetDriverByName(format) else {
+            throw .writeFailed(path: destination, reason: "GDAL has no \(format) driver")
+        }
+        GDALRuntime.resetError()
+        guard let input = GDALOpen(source, GA_ReadOnly) else {
+            throw .unreadable(path: source, reason: GDALRuntime.lastError(fallback: "GDALOpen failed"))
+        }
+        defer { GDALClose(input) }
+        var list: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
+        for (key, value) in options.sorted(by: { $0.key < $1.key }) { list = CSLSetNameValue(list, key, value) }
+        defer { CSLDestroy(list) }
+        guard let output = GDALCreateCopy(driver, destination, input, 0, list, nil, nil) else {
+            throw .writeFailed(path: destination, reason: GDALRuntime.lastError(fallback: "GDALCreateCopy failed"))
+        }
+        GDALClose(output)
+    }
+
     /// WKT of an EPSG code, nil if unknown.
     public static func wktForEPSG(_ code: Int) -> String? {
         GDALRuntime.ensureRegistered()
