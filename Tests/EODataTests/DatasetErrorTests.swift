@@ -11,7 +11,8 @@ struct DatasetErrorTests {
     }
 
     static func expectNamed(_ error: EODataError?, _ file: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(error?.description.contains(file) == true, "\(String(describing: error))", sourceLocation: sourceLocation)
+        #expect(error?.description.contains(file) == true, "\(String(describing: error))",
+                sourceLocation: sourceLocation)
         #expect(error?.description.contains("hint:") == true, sourceLocation: sourceLocation)
     }
 
@@ -25,7 +26,8 @@ struct DatasetErrorTests {
     @Test func missingFileInsideAListResolvesRelativeToTheList() throws {
         let folder = try TempFolder()
         try Scenes.write(folder.path("a.tif"), width: 64, height: 64, bands: 1, value: Scenes.texture)
-        try "a.tif\n# comment\n\nsub/b.tif\n".write(toFile: folder.path("scenes.txt"), atomically: true, encoding: .utf8)
+        try "a.tif\n# comment\n\nsub/b.tif\n".write(toFile: folder.path("scenes.txt"), atomically: true,
+                                                       encoding: .utf8)
         let error = #expect(throws: EODataError.self) { try Self.open([folder.path("scenes.txt")]) }
         guard case .missingFile(let path) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(path.hasSuffix("/sub/b.tif"))
@@ -33,7 +35,8 @@ struct DatasetErrorTests {
 
     @Test func garbageBytesAreUnreadable() throws {
         let folder = try TempFolder()
-        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }).write(to: folder.url.appendingPathComponent("junk.tif"))
+        let junk = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
+        try junk.write(to: folder.url.appendingPathComponent("junk.tif"))
         let error = #expect(throws: EODataError.self) { try Self.open([folder.path("junk.tif")]) }
         guard case .unreadable = error else { Issue.record("got \(String(describing: error))"); return }
         Self.expectNamed(error, "junk.tif")

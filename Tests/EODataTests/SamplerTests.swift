@@ -45,7 +45,9 @@ struct SamplerTests {
         for (b, g) in shuffled.enumerated() {
             let slice = Array(batch.images.scalars[(b * count)..<((b + 1) * count)])
             #expect(bits(slice) == bits(forward[g].0))
-            let boxes = forward[g].1.boxes.flatMap { [Float($0.left), Float($0.top), Float($0.right), Float($0.bottom)] }
+            let boxes = forward[g].1.boxes.flatMap {
+                [Float($0.left), Float($0.top), Float($0.right), Float($0.bottom)]
+            }
             #expect(Array(batch.boxes[(b * k * 4)..<((b + 1) * k * 4)]) == boxes)
             #expect(batch.iou[b] == Float(forward[g].1.iou))
         }
@@ -145,7 +147,9 @@ struct SamplerTests {
         let rng = CounterRNG(seed: 3)
         var jitterStream = rng.stream(0, 0, 1), noiseStream = rng.stream(0, 0, 2)
         let noiseOnly = PhotometricJitter(enabled: true, brightness: 0, contrast: 0, noiseStd: 1)
-        tile.withUnsafeMutableBufferPointer { noiseOnly.apply(to: $0, jitterStream: &jitterStream, noiseStream: &noiseStream) }
+        tile.withUnsafeMutableBufferPointer {
+            noiseOnly.apply(to: $0, jitterStream: &jitterStream, noiseStream: &noiseStream)
+        }
         let mean = tile.reduce(0, +) / Float(count)
         let variance = tile.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(count)
         #expect(abs(mean) < 0.02 && abs(variance - 1) < 0.03)

@@ -48,7 +48,9 @@ public final class BatchLoader: @unchecked Sendable {
         boxes.reserveCapacity(positions.count * k * 4)
         for result in results {
             let geometry = try result!.get()
-            for box in geometry.boxes { boxes += [Float(box.left), Float(box.top), Float(box.right), Float(box.bottom)] }
+            for box in geometry.boxes {
+                boxes += [Float(box.left), Float(box.top), Float(box.right), Float(box.bottom)]
+            }
             overlaps.append(Float(geometry.iou))
         }
         return PairBatch(images: images, boxes: boxes, iou: overlaps, positions: positions)

@@ -43,7 +43,8 @@ public struct PairConfig: Codable, Equatable, Sendable {
         if !(0...1).contains(siteJitter) { throw .invalidConfiguration("siteJitter \(siteJitter) must be in [0, 1]") }
         if !(crop.minAspect > 0 && crop.minAspect <= crop.maxAspect && crop.minArea > 0
              && crop.minArea <= crop.maxArea && crop.maxArea <= 1) {
-            throw .invalidConfiguration("crop recipe \(crop) needs 0 < minAspect <= maxAspect, 0 < minArea <= maxArea <= 1")
+            throw .invalidConfiguration("crop recipe \(crop) needs 0 < minAspect <= maxAspect, "
+                                        + "0 < minArea <= maxArea <= 1")
         }
         try jitter.validate()
     }

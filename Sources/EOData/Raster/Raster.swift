@@ -47,9 +47,12 @@ public final class Raster {
     private let handle: GDALDatasetH
 
     /// Opens any raster GDAL reads (GeoTIFF/COG, JPEG 2000, PNG/JPEG with world file, VRT, ...).
+    /// GDAL virtual paths (`/vsizip/...`, `/vsicurl/...`) skip the file-existence check.
     public init(path: String) throws(EODataError) {
         GDALRuntime.ensureRegistered()
-        guard FileManager.default.fileExists(atPath: path) else { throw .missingFile(path: path) }
+        guard path.hasPrefix("/vsi") || FileManager.default.fileExists(atPath: path) else {
+            throw .missingFile(path: path)
+        }
         GDALRuntime.resetError()
         guard let handle = GDALOpenEx(path, UInt32(GDAL_OF_RASTER | GDAL_OF_READONLY), nil, nil, nil) else {
             throw .unreadable(path: path, reason: GDALRuntime.lastError(fallback: "unrecognised format"))
@@ -105,7 +108,8 @@ public final class Raster {
     public func read(window: PixelWindow, outputWidth: Int, outputHeight: Int, resampling: Resampling,
                      into output: UnsafeMutableBufferPointer<Float>) throws(EODataError) {
         precondition(output.count == info.bandCount * outputWidth * outputHeight,
-                     "Raster.read: output holds \(output.count), needs \(info.bandCount)x\(outputHeight)x\(outputWidth)")
+                     "Raster.read: output holds \(output.count), needs "
+                        + "\(info.bandCount)x\(outputHeight)x\(outputWidth)")
         precondition(window.width > 0 && window.height > 0, "Raster.read: empty window \(window)")
         precondition(window.isInside(width: info.width, height: info.height, slack: 1e-3),
                      "Raster.read: window \(window) outside \(info.width)x\(info.height) raster \(info.path)")
@@ -146,7 +150,7 @@ public final class Raster {
         return values
     }
 
-    /// True when pixel value `value` of band `band` (0-based) is nodata (its nodata value, or NaN).
+    /// True when `value` is nodata for a band whose nodata value is `nodata` (that value, or NaN).
     @inlinable
     public static func isNodata(_ value: Float, nodata: Double?) -> Bool {
         value.isNaN || (nodata.map { Float($0) == value } ?? false)
