@@ -72,13 +72,29 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "EOData", targets: ["EOData"]),
+        .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // MARK: Tensor core
         .target(name: "TensorCore", swiftSettings: numeric),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: numeric),
+
+        // MARK: Earth-observation data
+        .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
+        .target(name: "EOData",
+                dependencies: ["TensorCore", "CGDAL", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: numeric),
+        .testTarget(name: "EODataTests", dependencies: ["EOData", "TensorCore"], swiftSettings: numeric),
+
+        // MARK: Benchmarks
+        .executableTarget(name: "NeighborMAEBench",
+                          dependencies: ["TensorCore", "EOData",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: numeric),
     ]
 )
