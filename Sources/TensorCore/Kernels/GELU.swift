@@ -1,0 +1,88 @@
+// GELU in its exact (erf) form, as PyTorch's `nn.GELU()` default used by timm ViT / MAE:
+//   y = x·Φ(x) = ½·x·(1 + erf(x/√2)),   dy/dx = Φ(x) + x·φ(x).
+// Φ comes from `vectorNormalCDF` (absolute error ≤ ~1e-7); the tail of a buffer goes through the
+// same vector code (zero-padded), so every element is computed identically wherever it sits.
+
+import Foundation
+
+// MARK: - Forward
+
+/// y = GELU(x) = x·Φ(x). y may alias x.
+/// Shapes: x [N], y [N] with N = `count`.
+public func geluForward(
+    _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, count: Int, pool: ThreadPool? = nil
+) {
+    requireCount(x.count, count, "geluForward", "x")
+    requireCount(y.count, count, "geluForward", "y")
+    guard count > 0 else { return }
+    let xp = x.baseAddress!, yp = y.baseAddress!
+    forEachElementChunk(count, pool: pool) { start, n in
+        let x = xp + start, y = yp + start
+        var i = 0
+        while i &+ 16 <= n {
+            let v = loadVector(x, i)
+            storeVector(v * vectorNormalCDF(v), y, i)
+            i &+= 16
+        }
+        if i < n {
+            let v = loadPartialVector(x + i, n &- i)
+            storePartialVector(v * vectorNormalCDF(v), y + i, n &- i)
+        }
+    }
+}
+
+// MARK: - Backward
+
+/// Backward of `geluForward`: dX += dY·(Φ(x) + x·φ(x)). **Accumulates** into dX.
+/// Shapes: x [N] (the forward input), dY [N], dX [N] with N = `count`.
+public func geluBackward(
+    _ x: UnsafeBufferPointer<Float>, dY: UnsafeBufferPointer<Float>, dX: UnsafeMutableBufferPointer<Float>,
+    count: Int, pool: ThreadPool? = nil
+) {
+    requireCount(x.count, count, "geluBackward", "x")
+    requireCount(dY.count, count, "geluBackward", "dY")
+    requireCount(dX.count, count, "geluBackward", "dX")
+    guard count > 0 else { return }
+    let xp = x.baseAddress!, gp = dY.baseAddress!, dp = dX.baseAddress!
+    forEachElementChunk(count, pool: pool) { start, n in
+        let x = xp + start, g = gp + start, d = dp + start
+        var i = 0
+        while i &+ 16 <= n {
+            let v = loadVector(x, i)
+            let slope = vectorNormalCDF(v).addingProduct(v, vectorNormalPDF(v))
+            storeVector(loadVector(UnsafePointer(d), i).addingProduct(loadVector(g, i), slope), d, i)
+            i &+= 16
+        }
+        if i < n {
+            let tail = n &- i
+            let v = loadPartialVector(x + i, tail)
+            let slope = vectorNormalCDF(v).addingProduct(v, vectorNormalPDF(v))
+            let updated = loadPartialVector(UnsafePointer(d + i), tail).addingProduct(loadPartialVector(g + i, tail), slope)
+            storePartialVector(updated, d + i, tail)
+        }
+    }
+}
+
+// MARK: - Reference
+
+/// Reference of `geluForward` in Double with libm `erf`.
+/// Shapes: x [N], y [N].
+public func geluForwardReference(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, count: Int) {
+    for i in 0..<count {
+        let v = Double(x[i])
+        y[i] = Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
+    }
+}
+
+/// Reference of `geluBackward` in Double: dX += dY·(Φ(x) + x·φ(x)) (accumulates).
+/// Shapes: x [N], dY [N], dX [N].
+public func geluBackwardReference(
+    _ x: UnsafeBufferPointer<Float>, dY: UnsafeBufferPointer<Float>, dX: UnsafeMutableBufferPointer<Float>, count: Int
+) {
+    for i in 0..<count {
+        let v = Double(x[i])
+        let cdf = 0.5 * (1 + erf(v / 2.0.squareRoot()))
+        let pdf = exp(-0.5 * v * v) / (2 * Double.pi).squareRoot()
+        dX[i] = Float(Double(dX[i]) + Double(dY[i]) * (cdf + v * pdf))
+    }
+}
