@@ -1,7 +1,8 @@
 // GELU in its exact (erf) form, as PyTorch's `nn.GELU()` default used by timm ViT / MAE:
 //   y = x·Φ(x) = ½·x·(1 + erf(x/√2)),   dy/dx = Φ(x) + x·φ(x).
-// Φ comes from `vectorNormalCDF` (absolute error ≤ ~1e-7); the tail of a buffer goes through the
-// same vector code (zero-padded), so every element is computed identically wherever it sits.
+// Φ and φ come from `normalCDFApproximation` / `normalPDFApproximation` (VectorMath.swift; Φ has
+// absolute error ≤ 1.0e-7). The loops are plain counted loops over raw pointers, which LLVM's loop
+// vectoriser turns into 8/16-wide code; remainder iterations compute the same operations.
 
 import Foundation
 
@@ -18,15 +19,9 @@ public func geluForward(
     let xp = x.baseAddress!, yp = y.baseAddress!
     forEachElementChunk(count, pool: pool) { start, n in
         let x = xp + start, y = yp + start
-        var i = 0
-        while i &+ 16 <= n {
-            let v = loadVector(x, i)
-            storeVector(v * vectorNormalCDF(v), y, i)
-            i &+= 16
-        }
-        if i < n {
-            let v = loadPartialVector(x + i, n &- i)
-            storePartialVector(v * vectorNormalCDF(v), y + i, n &- i)
+        for i in 0..<n {
+            let v = x[i]
+            y[i] = v * normalCDFApproximation(v)
         }
     }
 }
@@ -46,19 +41,10 @@ public func geluBackward(
     let xp = x.baseAddress!, gp = dY.baseAddress!, dp = dX.baseAddress!
     forEachElementChunk(count, pool: pool) { start, n in
         let x = xp + start, g = gp + start, d = dp + start
-        var i = 0
-        while i &+ 16 <= n {
-            let v = loadVector(x, i)
-            let slope = vectorNormalCDF(v).addingProduct(v, vectorNormalPDF(v))
-            storeVector(loadVector(UnsafePointer(d), i).addingProduct(loadVector(g, i), slope), d, i)
-            i &+= 16
-        }
-        if i < n {
-            let tail = n &- i
-            let v = loadPartialVector(x + i, tail)
-            let slope = vectorNormalCDF(v).addingProduct(v, vectorNormalPDF(v))
-            let updated = loadPartialVector(UnsafePointer(d + i), tail).addingProduct(loadPartialVector(g + i, tail), slope)
-            storePartialVector(updated, d + i, tail)
+        for i in 0..<n {
+            let v = x[i]
+            let slope = normalCDFApproximation(v) + v * normalPDFApproximation(v)
+            d[i] = d[i].addingProduct(g[i], slope)
         }
     }
 }

@@ -1,5 +1,5 @@
-// Shared plumbing of the non-GEMM kernels: unaligned SIMD16 loads/stores from raw pointers, partial
-// (tail) vectors, and the two ways kernels split work over a `ThreadPool` without changing results.
+// Shared plumbing of the non-GEMM kernels: unaligned SIMD16 loads/stores from raw pointers, and the
+// ways kernels split work over a `ThreadPool` without changing results.
 
 // MARK: - Tuning constants
 
@@ -27,18 +27,15 @@ func storeVector(_ value: SIMD16<Float>, _ base: UnsafeMutablePointer<Float>, _ 
     UnsafeMutableRawPointer(base + offset).storeBytes(of: value, as: SIMD16<Float>.self)
 }
 
-/// The first `count` (< 16) floats at `base`, the other lanes `fill`.
-@inline(__always)
-func loadPartialVector(_ base: UnsafePointer<Float>, _ count: Int, fill: Float = 0) -> SIMD16<Float> {
-    var value = SIMD16<Float>(repeating: fill)
-    for lane in 0..<count { value[lane] = base[lane] }
-    return value
-}
+// MARK: - Lanewise min / max
 
-/// Stores the first `count` (< 16) lanes of `value` at `base`.
+// The stdlib's `pointwiseMax` on SIMD16<Float> compiles to an outlined lane loop; compare-and-select
+// compiles to one vector compare and blend.
+
+/// max(a, b) lanewise (b where b > a, else a).
 @inline(__always)
-func storePartialVector(_ value: SIMD16<Float>, _ base: UnsafeMutablePointer<Float>, _ count: Int) {
-    for lane in 0..<count { base[lane] = value[lane] }
+func lanewiseMax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    a.replacing(with: b, where: b .> a)
 }
 
 // MARK: - Work splitting

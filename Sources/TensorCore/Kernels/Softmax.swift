@@ -64,43 +64,42 @@ private func softmaxValidity(
     return valid
 }
 
-/// One row: max over valid keys, exponentials and their sum, then normalisation.
+/// One row: max over valid keys, exponentials, their sum, then normalisation.
 @inline(__always)
 private func softmaxRow(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ scale: Float,
     _ valid: UnsafePointer<Float>?
 ) {
-    let minusInfinity = SIMD16<Float>(repeating: -.infinity)
-    let full = n & ~15, tail = n &- full
-    @inline(__always) func masked(_ v: SIMD16<Float>, _ offset: Int, _ count: Int) -> SIMD16<Float> {
-        guard let valid else { return v }
-        let flags = count == 16 ? loadVector(valid, offset) : loadPartialVector(valid + offset, count)
-        return v.replacing(with: minusInfinity, where: flags .== 0)
+    let top = rowMaximum(x, n, valid)
+    // Plain counted loops: LLVM's loop vectoriser vectorises them (see VectorMath.swift).
+    if let valid {
+        for i in 0..<n {
+            let e = expApproximation((x[i] - top) * scale)
+            y[i] = valid[i] != 0 ? e : 0             // exactly 0, whatever x holds there
+        }
+    } else {
+        for i in 0..<n { y[i] = expApproximation((x[i] - top) * scale) }
     }
-    var maxima = minusInfinity
+    scaleRow(y, n, 1 / rowSum(UnsafePointer(y), n))
+}
+
+/// max of x[i] over the valid keys (all keys when `valid` is nil).
+@inline(__always)
+private func rowMaximum(_ x: UnsafePointer<Float>, _ n: Int, _ valid: UnsafePointer<Float>?) -> Float {
+    var maxima = SIMD16<Float>(repeating: -.infinity)
     var i = 0
-    while i < full {
-        maxima = pointwiseMax(maxima, masked(loadVector(x, i), i, 16))
+    while i &+ 16 <= n {
+        var v = loadVector(x, i)
+        if let valid { v = v.replacing(with: -.infinity, where: loadVector(valid, i) .== 0) }
+        maxima = lanewiseMax(maxima, v)
         i &+= 16
     }
-    if tail > 0 { maxima = pointwiseMax(maxima, masked(loadPartialVector(x + full, tail, fill: -.infinity), full, tail)) }
-    let rowMax = SIMD16<Float>(repeating: maxima.max())
-    let factor = SIMD16<Float>(repeating: scale)
-    // Masked and padding lanes are −∞ here, so their exponential is exactly 0.
-    var sums = SIMD16<Float>()
-    i = 0
-    while i < full {
-        let e = vectorExp((masked(loadVector(x, i), i, 16) - rowMax) * factor)
-        sums += e
-        storeVector(e, y, i)
-        i &+= 16
+    var top = maxima.max()
+    while i < n {
+        if valid.map({ $0[i] != 0 }) ?? true { top = max(top, x[i]) }
+        i &+= 1
     }
-    if tail > 0 {
-        let e = vectorExp((masked(loadPartialVector(x + full, tail, fill: -.infinity), full, tail) - rowMax) * factor)
-        sums += e
-        storePartialVector(e, y + full, tail)
-    }
-    scaleRow(y, n, 1 / sums.sum())
+    return top
 }
 
 @inline(__always)

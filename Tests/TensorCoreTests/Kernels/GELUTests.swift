@@ -23,6 +23,28 @@ import TensorCore
         expectClose(dFast.array, dSlow.array, atol: 2e-6, rtol: 1e-5, "gelu backward N=\(count)")
     }
 
+    /// Vectorised body and remainder iterations compute identical values: every element of a long
+    /// buffer equals the same element run alone (a count-1 call runs only the remainder path).
+    @Test func resultDoesNotDependOnPosition() {
+        let ws = Workspace()
+        defer { ws.release() }
+        let n = 203
+        let values = randomValues(n, tag: 27, scale: 5), grads = randomValues(n, tag: 28)
+        let y = ws.zeros(n), dX = ws.zeros(n)
+        geluForward(ws.buffer(values).readOnly, into: y, count: n)
+        geluBackward(ws.buffer(values).readOnly, dY: ws.buffer(grads).readOnly, dX: dX, count: n)
+        var alone = [Float](), aloneGrad = [Float]()
+        for i in 0..<n {
+            let one = ws.zeros(1), oneGrad = ws.zeros(1)
+            geluForward(ws.buffer([values[i]]).readOnly, into: one, count: 1)
+            geluBackward(ws.buffer([values[i]]).readOnly, dY: ws.buffer([grads[i]]).readOnly, dX: oneGrad, count: 1)
+            alone.append(one[0])
+            aloneGrad.append(oneGrad[0])
+        }
+        expectBitwiseEqual(y.array, alone, "gelu forward, buffer vs one at a time")
+        expectBitwiseEqual(dX.array, aloneGrad, "gelu backward, buffer vs one at a time")
+    }
+
     @Test func extremeInputs() {
         let ws = Workspace()
         defer { ws.release() }
