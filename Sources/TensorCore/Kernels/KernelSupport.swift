@@ -27,6 +27,27 @@ func storeVector(_ value: SIMD16<Float>, _ base: UnsafeMutablePointer<Float>, _ 
     UnsafeMutableRawPointer(base + offset).storeBytes(of: value, as: SIMD16<Float>.self)
 }
 
+// MARK: - Horizontal reductions
+
+/// Σ lanes as a fixed pairwise tree (halves added lanewise: 16 → 8 → 4 → 2 → 1). The stdlib's
+/// `sum()` is a chain of 15 dependent scalar adds; the tree has depth 4. Fixed order: deterministic.
+@inline(__always)
+func horizontalSum(_ v: SIMD16<Float>) -> Float {
+    let eight = v.lowHalf + v.highHalf
+    let four = eight.lowHalf + eight.highHalf
+    let two = four.lowHalf + four.highHalf
+    return two.x + two.y
+}
+
+/// max over lanes (order-independent).
+@inline(__always)
+func horizontalMax(_ v: SIMD16<Float>) -> Float {
+    let eight = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+    let four = eight.lowHalf.replacing(with: eight.highHalf, where: eight.highHalf .> eight.lowHalf)
+    let two = four.lowHalf.replacing(with: four.highHalf, where: four.highHalf .> four.lowHalf)
+    return max(two.x, two.y)
+}
+
 // MARK: - Lanewise min / max
 
 // The stdlib's `pointwiseMax` on SIMD16<Float> compiles to an outlined lane loop; compare-and-select

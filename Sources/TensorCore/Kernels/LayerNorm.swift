@@ -43,12 +43,19 @@ public func layerNormForward(
     }
 }
 
+/// Σ x[0..<n]: two SIMD16 accumulators (even and odd vectors), a vector tail, then scalars; the
+/// order depends only on n.
 @inline(__always)
 func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-    var sums = SIMD16<Float>()
+    var sums = SIMD16<Float>(), more = SIMD16<Float>()
     var i = 0
-    while i &+ 16 <= n { sums += loadVector(x, i); i &+= 16 }
-    var sum = sums.sum()
+    while i &+ 32 <= n {
+        sums += loadVector(x, i)
+        more += loadVector(x, i &+ 16)
+        i &+= 32
+    }
+    if i &+ 16 <= n { sums += loadVector(x, i); i &+= 16 }
+    var sum = horizontalSum(sums + more)
     while i < n { sum += x[i]; i &+= 1 }
     return sum
 }
@@ -56,14 +63,20 @@ func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
 @inline(__always)
 private func rowSquaredDeviation(_ x: UnsafePointer<Float>, _ n: Int, _ mu: Float) -> Float {
     let muVector = SIMD16<Float>(repeating: mu)
-    var sums = SIMD16<Float>()
+    var sums = SIMD16<Float>(), more = SIMD16<Float>()
     var i = 0
-    while i &+ 16 <= n {
+    while i &+ 32 <= n {
+        let d = loadVector(x, i) - muVector, e = loadVector(x, i &+ 16) - muVector
+        sums = sums.addingProduct(d, d)
+        more = more.addingProduct(e, e)
+        i &+= 32
+    }
+    if i &+ 16 <= n {
         let d = loadVector(x, i) - muVector
         sums = sums.addingProduct(d, d)
         i &+= 16
     }
-    var sum = sums.sum()
+    var sum = horizontalSum(sums + more)
     while i < n { let d = x[i] - mu; sum = sum.addingProduct(d, d); i &+= 1 }
     return sum
 }
@@ -127,7 +140,7 @@ private struct LayerNormRows {
             storeVector(loadVector(UnsafePointer(partialBeta), i) + dy, partialBeta, i)
             i &+= 16
         }
-        var totalG = sumG.sum(), totalGX = sumGX.sum()
+        var totalG = horizontalSum(sumG), totalGX = horizontalSum(sumGX)
         let tailStart = i
         while i < n {
             let xhat = (xr[i] - mu[0]) * inv[0], gv = g[i] * gamma[i]

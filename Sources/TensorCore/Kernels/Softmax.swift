@@ -94,7 +94,7 @@ private func rowMaximum(_ x: UnsafePointer<Float>, _ n: Int, _ valid: UnsafePoin
         maxima = lanewiseMax(maxima, v)
         i &+= 16
     }
-    var top = maxima.max()
+    var top = horizontalMax(maxima)
     while i < n {
         if valid.map({ $0[i] != 0 }) ?? true { top = max(top, x[i]) }
         i &+= 1
@@ -145,7 +145,7 @@ private func softmaxBackwardRow(
         dots = dots.addingProduct(loadVector(g, i), loadVector(y, i))
         i &+= 16
     }
-    var dot = dots.sum()
+    var dot = horizontalSum(dots)
     while i < n { dot = dot.addingProduct(g[i], y[i]); i &+= 1 }
     let dotVector = SIMD16<Float>(repeating: dot), factor = SIMD16<Float>(repeating: scale)
     i = 0
