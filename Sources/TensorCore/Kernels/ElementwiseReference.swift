@@ -10,7 +10,9 @@ public func elementwiseAddReference(
 }
 
 /// Reference of `accumulate`: y += x. Shapes: x, y [N].
-public func accumulateReference(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, count: Int) {
+public func accumulateReference(
+    _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, count: Int
+) {
     for i in 0..<count { y[i] += x[i] }
 }
 

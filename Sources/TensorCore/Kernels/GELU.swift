@@ -53,7 +53,9 @@ public func geluBackward(
 
 /// Reference of `geluForward` in Double with libm `erf`.
 /// Shapes: x [N], y [N].
-public func geluForwardReference(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, count: Int) {
+public func geluForwardReference(
+    _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, count: Int
+) {
     for i in 0..<count {
         let v = Double(x[i])
         y[i] = Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))

@@ -34,7 +34,9 @@ public func softmaxForward(
 }
 
 /// Checks the mask layout and returns the rows per mask row.
-private func softmaxGroupRows(rows: Int, columns: Int, keyMask: UnsafeBufferPointer<Bool>?, maskGroupRows: Int?) -> Int {
+private func softmaxGroupRows(
+    rows: Int, columns: Int, keyMask: UnsafeBufferPointer<Bool>?, maskGroupRows: Int?
+) -> Int {
     guard let keyMask else {
         precondition(maskGroupRows == nil, "softmaxForward: maskGroupRows given without keyMask")
         return rows

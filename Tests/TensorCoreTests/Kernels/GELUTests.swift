@@ -55,7 +55,8 @@ import TensorCore
         expectClose(y.array, values.map { max($0, 0) }, atol: 1e-6, rtol: 0, "gelu of extreme inputs")
         #expect(y.array.first == 0 && y.array.last == 1e4)
         let dX = ws.zeros(values.count)
-        geluBackward(ws.buffer(values).readOnly, dY: ws.buffer(values.map { _ in 1 }).readOnly, dX: dX, count: values.count)
+        let ones = ws.buffer(values.map { _ in 1 })
+        geluBackward(ws.buffer(values).readOnly, dY: ones.readOnly, dX: dX, count: values.count)
         #expect(dX.array.allSatisfy { $0.isFinite })
         #expect(dX.array.first == 0 && dX.array.last == 1)
     }

@@ -22,7 +22,9 @@ import TensorCore
         let (repeated, _) = Self.indices(rows: rows, count: n, tag: 81)
         let expected = ws.zeros(n * columns), viaInt = ws.zeros(n * columns), viaInt32 = ws.zeros(n * columns)
         gatherRowsReference(src.readOnly, columns: columns, indices: repeated, into: expected)
-        repeated.withUnsafeBufferPointer { gatherRows(src.readOnly, rows: rows, columns: columns, indices: $0, into: viaInt) }
+        repeated.withUnsafeBufferPointer {
+            gatherRows(src.readOnly, rows: rows, columns: columns, indices: $0, into: viaInt)
+        }
         repeated.map { Int32($0) }.withUnsafeBufferPointer {
             gatherRows(src.readOnly, rows: rows, columns: columns, indices: $0, into: viaInt32)
         }
@@ -66,9 +68,12 @@ import TensorCore
         let (repeated, _) = Self.indices(rows: rows, count: n, tag: 85)
         let start = randomValues(rows * columns, tag: 86)
         let fast = ws.buffer(start), fast32 = ws.buffer(start), slow = ws.buffer(start)
-        repeated.withUnsafeBufferPointer { scatterAddRows(src.readOnly, indices: $0, into: fast, rows: rows, columns: columns) }
+        repeated.withUnsafeBufferPointer {
+            scatterAddRows(src.readOnly, indices: $0, into: fast, rows: rows, columns: columns)
+        }
         repeated.map { Int32($0) }.withUnsafeBufferPointer {
-            scatterAddRows(src.readOnly, indices: $0, into: fast32, rows: rows, columns: columns, pool: ThreadPool(threadCount: 3))
+            scatterAddRows(src.readOnly, indices: $0, into: fast32, rows: rows, columns: columns,
+                           pool: ThreadPool(threadCount: 3))
         }
         scatterAddRowsReference(src.readOnly, indices: repeated, into: slow, columns: columns)
         expectBitwiseEqual(fast.array, slow.array, "scatterAdd Int \(rows)x\(columns)")
