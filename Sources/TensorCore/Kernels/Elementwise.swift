@@ -2,12 +2,6 @@
 // Every buffer may be longer than `count`; only its first `count` elements are read or written.
 // Outputs may alias inputs (each element is read before it is written, at the same index).
 
-/// Traps with a message naming the kernel and argument when `available < needed`.
-@inline(__always)
-func requireCount(_ available: Int, _ needed: Int, _ kernel: StaticString, _ argument: StaticString) {
-    precondition(available >= needed, "\(kernel): \(argument) has \(available) elements, needs \(needed)")
-}
-
 // MARK: - Add
 
 /// out = a + b.

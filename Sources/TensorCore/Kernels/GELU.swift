@@ -1,7 +1,7 @@
 // GELU in its exact (erf) form, as PyTorch's `nn.GELU()` default used by timm ViT / MAE:
 //   y = x·Φ(x) = ½·x·(1 + erf(x/√2)),   dy/dx = Φ(x) + x·φ(x).
 // Φ and φ come from `normalCDFApproximation` / `normalPDFApproximation` (VectorMath.swift; Φ has
-// absolute error ≤ 1.0e-7). The loops are plain counted loops over raw pointers, which LLVM's loop
+// absolute error 9.6e-8). The loops are plain counted loops over raw pointers, which LLVM's loop
 // vectoriser turns into 8/16-wide code; remainder iterations compute the same operations.
 
 import Foundation

@@ -15,6 +15,14 @@ let rowTaskElements = 16_384
 /// the result is bit-identical for any pool (SYSTEM.md §4).
 let reductionBlockRows = 64
 
+// MARK: - Argument checks
+
+/// Traps with a message naming the kernel and argument when `available < needed`.
+@inline(__always)
+func requireCount(_ available: Int, _ needed: Int, _ kernel: StaticString, _ argument: StaticString) {
+    precondition(available >= needed, "\(kernel): \(argument) has \(available) elements, needs \(needed)")
+}
+
 // MARK: - Vector access
 
 @inline(__always)

@@ -94,12 +94,12 @@ public func layerNormBackward(
     dX: UnsafeMutableBufferPointer<Float>, dGamma: UnsafeMutableBufferPointer<Float>,
     dBeta: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int, pool: ThreadPool? = nil
 ) {
-    for (count, name) in [(dY.count, "dY"), (x.count, "x"), (dX.count, "dX")] {
-        precondition(count >= rows * width, "layerNormBackward: \(name) has \(count) elements, needs \(rows * width)")
-    }
-    for (count, name) in [(gamma.count, "gamma"), (dGamma.count, "dGamma"), (dBeta.count, "dBeta")] {
-        precondition(count >= width, "layerNormBackward: \(name) has \(count) elements, needs \(width)")
-    }
+    requireCount(dY.count, rows * width, "layerNormBackward", "dY")
+    requireCount(x.count, rows * width, "layerNormBackward", "x")
+    requireCount(dX.count, rows * width, "layerNormBackward", "dX")
+    requireCount(gamma.count, width, "layerNormBackward", "gamma")
+    requireCount(dGamma.count, width, "layerNormBackward", "dGamma")
+    requireCount(dBeta.count, width, "layerNormBackward", "dBeta")
     requireCount(mean.count, rows, "layerNormBackward", "mean")
     requireCount(rstd.count, rows, "layerNormBackward", "rstd")
     guard rows > 0, width > 0 else { return }
