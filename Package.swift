@@ -72,9 +72,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "EOData", targets: ["EOData"]),
+        .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // MARK: Tensor core
@@ -84,5 +88,20 @@ let package = Package(
         // MARK: Layers, parameters, optimizer
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: numeric),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: numeric),
+
+        // MARK: Earth-observation data
+        .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
+        .target(name: "EOData",
+                dependencies: ["TensorCore", "CGDAL", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: numeric),
+        .testTarget(name: "EODataTests", dependencies: ["EOData", "TensorCore"], swiftSettings: numeric),
+
+        // MARK: Benchmarks (OpenBLAS is only the peer measured beside our kernels)
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .executableTarget(
+            name: "NeighborMAEBench",
+            dependencies: ["TensorCore", "EOData", "COpenBLAS",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: numeric),
     ]
 )
