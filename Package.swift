@@ -72,6 +72,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,5 +81,14 @@ let package = Package(
         // MARK: Tensor core
         .target(name: "TensorCore", swiftSettings: numeric),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: numeric),
+
+        // MARK: Benchmarks (OpenBLAS is only the peer measured beside our kernels)
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .executableTarget(
+            name: "NeighborMAEBench",
+            dependencies: ["TensorCore", "COpenBLAS",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: numeric),
     ]
 )

@@ -1,0 +1,169 @@
+import ArgumentParser
+import COpenBLAS
+import Foundation
+import TensorCore
+
+/// `neighbormae-bench gemm`: our `gemm` against OpenBLAS `cblas_sgemm`, interleaved in one run.
+struct GEMMBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "GFLOP/s of TensorCore gemm vs OpenBLAS cblas_sgemm on square and transformer shapes.")
+
+    @Option(help: "Comma-separated thread counts.")
+    var threads: String = "1,2"
+
+    @Flag(help: "Fewer and shorter trials (a smoke run).")
+    var quick = false
+
+    @Flag(help: "Print a markdown table (for docs/BENCHMARKS.md).")
+    var markdown = false
+
+    @Option(help: "Only shapes whose label contains this text (e.g. 4096x192x768).")
+    var filter: String?
+
+    func run() throws {
+        let threadCounts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--threads takes positive integers such as 1,2")
+        }
+        let timing = quick ? Timing(trials: 2, minimumSeconds: 0.05) : Timing(trials: 5, minimumSeconds: 0.2)
+        let shapes = GEMMShape.all.filter { filter == nil || $0.label.contains(filter!) }
+        printHeader(timing)
+        var rows: [GEMMResult] = []
+        for threadCount in threadCounts {
+            openblas_set_num_threads(Int32(threadCount))
+            let pool = ThreadPool(threadCount: threadCount)
+            for shape in shapes {
+                let result = measure(shape, pool: pool, timing: timing)
+                rows.append(result)
+                if !markdown { print(result.textRow) }
+            }
+        }
+        if markdown { printMarkdown(rows) }
+    }
+
+    private func printHeader(_ timing: Timing) {
+        #if TENSORCORE_AVX512
+        let kernel = "AVX-512 build (8×32 tile)"
+        #else
+        let kernel = "AVX2 build (6×16 tile)"
+        #endif
+        let core = String(cString: openblas_get_corename())
+        print("# gemm benchmark: ours = TensorCore \(kernel); peer = OpenBLAS \(core)")
+        print("# best of \(timing.trials) interleaved trials of >= \(timing.minimumSeconds) s; GFLOP/s = 2·M·N·K / s")
+        if !markdown {
+            print(GEMMResult.textHeader)
+        }
+    }
+
+    private func printMarkdown(_ rows: [GEMMResult]) {
+        print("| shape M×N×K | layout | threads | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | max abs diff |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for row in rows { print(row.markdownRow) }
+    }
+}
+
+// MARK: - Shapes and measurement
+
+struct GEMMShape {
+    let m: Int, n: Int, k: Int
+    let layout: GEMMLayout
+
+    var label: String { "\(m)x\(n)x\(k)" }
+    var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    /// Square NN problems, then the transformer shapes (M = 4096 tokens) in all three layouts.
+    static let all: [GEMMShape] = {
+        var shapes = [256, 512, 1024].map { GEMMShape(m: $0, n: $0, k: $0, layout: .nn) }
+        for layout in GEMMLayout.allCases {
+            for (k, n) in [(192, 192), (192, 576), (192, 768), (768, 192)] {
+                shapes.append(GEMMShape(m: 4096, n: n, k: k, layout: layout))
+            }
+        }
+        return shapes
+    }()
+
+    /// Stored (rows, cols) of A and B: TN stores A as K×M, NT stores B as N×K.
+    var storedA: (Int, Int) { layout == .tn ? (k, m) : (m, k) }
+    var storedB: (Int, Int) { layout == .nt ? (n, k) : (k, n) }
+}
+
+struct Timing {
+    let trials: Int
+    let minimumSeconds: Double
+}
+
+struct GEMMResult {
+    let shape: GEMMShape
+    let threads: Int
+    let ours: Double
+    let blas: Double
+    let maxAbsDiff: Float
+
+    static let textHeader = "shape M×N×K        layout threads   ours GF/s  OpenBLAS GF/s   ratio   max|diff|"
+
+    var textRow: String {
+        String(format: "%-18@ %-6@ %7d %11.1f %14.1f %7.3f %11.2e", shape.label, "\(shape.layout)", threads,
+               ours, blas, ours / blas, maxAbsDiff)
+    }
+
+    var markdownRow: String {
+        String(format: "| %@ | %@ | %d | %.1f | %.1f | %.3f | %.1e |", shape.label, "\(shape.layout)", threads,
+               ours, blas, ours / blas, maxAbsDiff)
+    }
+}
+
+/// Times ours and OpenBLAS alternately (warm-up, then `trials` rounds) and keeps each one's best.
+func measure(_ shape: GEMMShape, pool: ThreadPool, timing: Timing) -> GEMMResult {
+    let a = randomMatrix(shape.storedA.0 * shape.storedA.1, seed: 1)
+    let b = randomMatrix(shape.storedB.0 * shape.storedB.1, seed: 2)
+    var cOurs = [Float](repeating: 0, count: shape.m * shape.n)
+    var cBlas = cOurs
+    let ours = { runOurs(shape, a, b, &cOurs, pool) }
+    let blas = { runBLAS(shape, a, b, &cBlas) }
+    ours()
+    blas()
+    let diff = zip(cOurs, cBlas).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+    var bestOurs = 0.0, bestBlas = 0.0
+    for _ in 0..<timing.trials {
+        bestOurs = max(bestOurs, shape.flops / secondsPerCall(timing.minimumSeconds, ours) / 1e9)
+        bestBlas = max(bestBlas, shape.flops / secondsPerCall(timing.minimumSeconds, blas) / 1e9)
+    }
+    return GEMMResult(shape: shape, threads: pool.threadCount, ours: bestOurs, blas: bestBlas, maxAbsDiff: diff)
+}
+
+private func runOurs(_ shape: GEMMShape, _ a: [Float], _ b: [Float], _ c: inout [Float], _ pool: ThreadPool) {
+    a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            c.withUnsafeMutableBufferPointer { c in
+                gemm(shape.layout, m: shape.m, n: shape.n, k: shape.k, a: a, lda: shape.storedA.1,
+                     b: b, ldb: shape.storedB.1, c: c, ldc: shape.n, accumulate: false, pool: pool)
+            }
+        }
+    }
+}
+
+private func runBLAS(_ shape: GEMMShape, _ a: [Float], _ b: [Float], _ c: inout [Float]) {
+    let transA = shape.layout == .tn ? CblasTrans : CblasNoTrans
+    let transB = shape.layout == .nt ? CblasTrans : CblasNoTrans
+    cblas_sgemm(CblasRowMajor, transA, transB, Int32(shape.m), Int32(shape.n), Int32(shape.k), 1,
+                a, Int32(shape.storedA.1), b, Int32(shape.storedB.1), 0, &c, Int32(shape.n))
+}
+
+/// Seconds per call of `body`, repeated until at least `minimumSeconds` have passed.
+private func secondsPerCall(_ minimumSeconds: Double, _ body: () -> Void) -> Double {
+    var calls = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    var elapsed = 0.0
+    repeat {
+        body()
+        calls += 1
+        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    } while elapsed < minimumSeconds
+    return elapsed / Double(calls)
+}
+
+private func randomMatrix(_ count: Int, seed: UInt64) -> [Float] {
+    var stream = CounterRNG(seed: seed).stream(7)
+    return (0..<count).map { _ in stream.nextUniform() - 0.5 }
+}
