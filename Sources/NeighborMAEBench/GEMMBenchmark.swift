@@ -12,6 +12,9 @@ struct GEMMBenchmark: ParsableCommand {
     @Option(help: "Comma-separated thread counts.")
     var threads: String = "1,2"
 
+    @Option(help: "Timed trials per implementation and shape (default 5; 2 with --quick).")
+    var trials: Int?
+
     @Flag(help: "Fewer and shorter trials (a smoke run).")
     var quick = false
 
@@ -26,7 +29,7 @@ struct GEMMBenchmark: ParsableCommand {
         guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--threads takes positive integers such as 1,2")
         }
-        let timing = quick ? Timing(trials: 2, minimumSeconds: 0.05) : Timing(trials: 5, minimumSeconds: 0.2)
+        let timing = Timing(trials: max(1, trials ?? (quick ? 2 : 5)), minimumSeconds: quick ? 0.05 : 0.2)
         let shapes = GEMMShape.all.filter { filter == nil || $0.label.contains(filter!) }
         printHeader(timing)
         var rows: [GEMMResult] = []

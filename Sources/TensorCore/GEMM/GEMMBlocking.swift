@@ -9,6 +9,9 @@ struct GEMMBlocking {
     /// Tasks an output block is cut into at least (when the shape allows): enough to balance
     /// 2–4 threads through the pool's dynamic task queue.
     static let minimumTasks = 8
+    /// Packed B blocks smaller than this are packed by the calling thread: waking the pool costs
+    /// more than packing a few thousand floats.
+    static let parallelPackingFloats = 16_384
     /// Row panels of `mr` per task along M.
     static let panelsPerRowTask = 16
 

@@ -20,7 +20,7 @@ func runGEMM(_ problem: GEMMProblem, pool: ThreadPool?) {
         let columnTasks = ceilDiv(panels, plan.panelsPerTask)
         for pc in stride(from: 0, to: problem.k, by: plan.kc) {
             let kc = min(plan.kc, problem.k - pc)
-            forEachTask(pool, panels) { panel, _ in
+            forEachTask(kc * nc >= GEMMBlocking.parallelPackingFloats ? pool : nil, panels) { panel, _ in
                 let j = panel * nr
                 packBPanel(problem.b, p0: pc, kc: kc, j0: jc + j, cols: min(nr, nc - j),
                            into: scratch.b + panel * kc * nr)
