@@ -96,6 +96,10 @@ let package = Package(
                 swiftSettings: numeric),
         .testTarget(name: "EODataTests", dependencies: ["EOData", "TensorCore"], swiftSettings: numeric),
 
+        // MARK: Training
+        .target(name: "Training", dependencies: ["TensorCore", "EOData"], swiftSettings: numeric),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "EOData", "TensorCore"], swiftSettings: numeric),
+
         // MARK: Benchmarks (OpenBLAS is only the peer measured beside our kernels)
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .executableTarget(
