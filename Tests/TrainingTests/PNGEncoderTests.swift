@@ -56,3 +56,37 @@ import Training
         #expect(records[1]["tag"] as? String == "x")
     }
 }
+
+@Suite struct PicturesTests {
+    @Test func pastedTilesAreDenormalisedAndMasked() {
+        let stats = ChannelStats(mean: [100, 50, 0], std: [10, 5, 1], pixelCount: [4, 4, 4], windowCount: 1)
+        var grid = ImageGrid(width: 4, height: 2)
+        // One 2x2 tile, value 1.0 everywhere = mean + 1 std.
+        let tile = [Float](repeating: 1, count: 3 * 4)
+        tile.withUnsafeBufferPointer { buffer in
+            grid.paste(tile: buffer, channels: 3, side: 2, at: 2, y: 0, stats: stats, displayRange: 0...255,
+                       mask: [false, true, false, false])
+        }
+        #expect(Array(grid.pixels[0..<3]) == [255, 255, 255])                 // untouched background
+        #expect(Array(grid.pixels[6..<9]) == [110, 55, 1])                    // (x=2, y=0)
+        #expect(Array(grid.pixels[9..<12]) == [128, 128, 128])                // masked pixel
+    }
+
+    @Test func lossCurveDrawsEachSeriesInItsColour() {
+        let falling: [(step: Double, value: Double)] = (0..<50).map { step in
+            let decay: Double = exp(-Double(step) / 20)
+            return (step: Double(step), value: 2 * decay + 0.1)
+        }
+        let plot = LossCurvePlot(width: 200, height: 120).render([
+            .init(points: falling, color: (200, 0, 0)),
+            .init(points: falling.map { ($0.step, $0.value * 0.8) }, color: (0, 0, 200)),
+        ])
+        func count(_ rgb: [UInt8]) -> Int {
+            stride(from: 0, to: plot.pixels.count, by: 3).filter { Array(plot.pixels[$0..<($0 + 3)]) == rgb }.count
+        }
+        #expect(count([200, 0, 0]) > 100)
+        #expect(count([0, 0, 200]) > 100)
+        // The highest point of the falling curves is the first one, drawn at the top-left of the plot area.
+        #expect(Array(plot.pixels[((20 * 200) + 20) * 3..<((20 * 200) + 20) * 3 + 3]) == [200, 0, 0])
+    }
+}
