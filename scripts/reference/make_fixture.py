@@ -5,8 +5,8 @@ Writes two safetensors files next to the Swift tests:
   Tests/NeighborMAETests/Fixtures/neighbormae-tiny.safetensors     (K = 2 pairs)
   Tests/NeighborMAETests/Fixtures/neighbormae-tiny-k1.safetensors  (K = 1 MAE baseline)
 
-The model follows docs METHOD.md sections 2-5 and 9, written out as plain tensor functions
-(no nn.Module) so every step is visible. All math runs in float64; tensors are stored as F32
+The model follows the project's method notes (METHOD.md sections 2-5 and 9), written out as plain
+tensor functions (no nn.Module) so every step is visible. All math runs in float64; tensors are stored as F32
 (ids_shuffle and len_keep as I64). Run with the torch CPU venv described in README.md:
 
     python scripts/reference/make_fixture.py            # self-checks, then writes both fixtures
@@ -22,7 +22,7 @@ from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from safetensors import safe_open
 
 torch.set_default_dtype(torch.float64)
 
@@ -209,7 +209,15 @@ def keep_counts(boxes, cfg, patches):
 # MARK: - Encoder and decoder
 
 def encode(params, cfg, patches, pe_enc, ids_shuffle, len_keep):
-    """Returns encoder output after the final norm [B, S, D] (S = 1 + K*n_max) and the key mask [B, S]."""
+    """Returns encoder output after the final norm [B, S, D] (S = 1 + K*n_max) and the key mask [B, S].
+    Sequence: [cls, image 0 ranks 0..n_max-1, image 1 ranks 0..n_max-1]; rank r of image k is raster patch
+    ids_shuffle[b, k, r]; key_mask is True for cls and ranks < len_keep."""
+    x, key_mask = encoder_tokens(params, cfg, patches, pe_enc, ids_shuffle, len_keep)
+    return run_encoder(params, cfg, x, key_mask), key_mask
+
+
+def encoder_tokens(params, cfg, patches, pe_enc, ids_shuffle, len_keep):
+    """Encoder input [B, S, D] (patch_embed + PE of the first n_max shuffled patches, cls first) and key mask."""
     b, k, _, patch_dim = patches.shape
     _, _, _, n_max = sizes(cfg)
     d = cfg["encoderWidth"]
@@ -220,11 +228,15 @@ def encode(params, cfg, patches, pe_enc, ids_shuffle, len_keep):
     x = torch.cat([params["cls_token"].expand(b, 1, d), x], dim=1)
     ranks = torch.arange(n_max)
     valid = (ranks[None, None, :] < len_keep[:, :, None]).reshape(b, k * n_max)
-    key_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool), valid], dim=1)
+    return x, torch.cat([torch.ones(b, 1, dtype=torch.bool), valid], dim=1)
+
+
+def run_encoder(params, cfg, x, key_mask):
+    """Encoder blocks with the key mask, then the final LayerNorm: [B, S, D] -> [B, S, D]."""
     eps = cfg["layerNormEpsilon"]
     for i in range(cfg["encoderDepth"]):
         x = block(x, params, f"blocks.{i}", cfg["encoderHeads"], eps, key_mask)
-    return layer_norm(x, params, "norm", eps), key_mask
+    return layer_norm(x, params, "norm", eps)
 
 
 def decode(params, cfg, encoded, pe_dec, ids_shuffle, len_keep):
@@ -421,11 +433,73 @@ def check_identity_projection(images, visible):
     return err
 
 
+def check_projection_geometry(images, boxes, out):
+    """(ii b) overlapping pairs: inside the neighbour's footprint the projected neighbour matches the image to
+    noise level (both are renders of one world), far better than the unaligned neighbour (METHOD 5.3)."""
+    footprint, _ = cross_project(torch.ones_like(images), out["visible"], boxes)
+    for b in range(images.shape[0]):
+        for k in range(images.shape[1]):
+            inside = footprint[b, k, 0] > 0.999
+            if int(inside.sum()) < 16:
+                continue
+            aligned = (out["image_proj"][b, k] - images[b, k]).abs()[:, inside].mean().item()
+            unaligned = (images[b, 1 - k] - images[b, k]).abs()[:, inside].mean().item()
+            assert aligned < 0.3 and aligned < 0.5 * unaligned, f"projection geometry pair {b} image {k}"
+
+
 def check_disjoint_weights(out, index):
     """(iii) disjoint pair: weights exactly 1 on masked pixels, 0 on visible ones."""
     w, vis = out["loss_weight"][index], out["visible"][index]
     assert out["iou"][index].abs().max().item() == 0.0
     assert torch.all(w[~vis] == 1.0) and torch.all(w[vis] == 0.0), "disjoint pair weights are not exactly 1/0"
+
+
+def check_dropped_tokens(params, cfg, images, boxes, ids_shuffle, out):
+    """(iv) key-masking the surplus tokens equals dropping them, for cls and the valid tokens (METHOD 10.6)."""
+    grid, _, _, _ = sizes(cfg)
+    pe_enc = position_embedding(boxes, grid, cfg["encoderWidth"], params["img_embed"])
+    with torch.no_grad():
+        x, key_mask = encoder_tokens(params, cfg, patchify(images, cfg["patchSize"]), pe_enc, ids_shuffle,
+                                     out["len_keep"])
+        worst = 0.0
+        for b in range(x.shape[0]):
+            keep = key_mask[b].nonzero().flatten()
+            dropped = run_encoder(params, cfg, x[b:b + 1, keep], None)
+            worst = max(worst, (dropped[0] - out["encoder_out"][b, keep]).abs().max().item())
+    assert worst < 1e-12, f"dropping surplus tokens changes the encoder output by {worst}"
+    return worst
+
+
+def check_layouts(cfg, images, boxes):
+    """(v) patch vector order (p, q, c) and unpatchify inverse; (vi) full-frame patch edges (METHOD 10.5)."""
+    p, c = cfg["patchSize"], cfg["channels"]
+    grid = cfg["imageSize"] // p
+    x = patchify(images, p)
+    b, k, gi, gj, pi, qi, ch = 1, 0, 2, 1, 3, 2, 1
+    assert x[b, k, gi * grid + gj, (pi * p + qi) * c + ch] == images[b, k, ch, gi * p + pi, gj * p + qi]
+    assert torch.equal(unpatchify(x, p, c), images)
+    edges = patch_edges(torch.tensor([[FULL_FRAME_BOX]]), grid)[0, 0].reshape(grid, grid, 4)
+    step = 32.0 / grid
+    for i, j in [(0, 0), (1, 2), (grid - 1, grid - 1)]:
+        expected = torch.tensor([j * step, 32.0 - i * step, (j + 1) * step, 32.0 - (i + 1) * step])
+        assert torch.allclose(edges[i, j], expected, rtol=0, atol=1e-12), f"patch edges ({i}, {j})"
+
+
+def check_file(path, cfg, images, boxes, ids_shuffle):
+    """(vii) rebuild the model from the written file, rerun forward and backward, compare to the stored values."""
+    with safe_open(path, framework="pt") as handle:
+        stored = {name: handle.get_tensor(name) for name in handle.keys()}
+        assert json.loads(handle.metadata()["config"]) == cfg
+    params = OrderedDict((n, stored["param." + n].to(torch.float64).requires_grad_(True))
+                         for n, _, _ in parameter_shapes(cfg))
+    assert torch.equal(stored["images"].to(torch.float64), images)
+    assert torch.equal(stored["ids_shuffle"], ids_shuffle) and torch.equal(stored["boxes"].to(torch.float64), boxes)
+    out = forward(params, cfg, images, boxes, ids_shuffle)
+    out["loss_weighted"].backward()
+    assert torch.equal(stored["loss_weighted"], out["loss_weighted"].detach().to(torch.float32).reshape(1))
+    assert torch.equal(stored["len_keep"], out["len_keep"])
+    for name, value in params.items():
+        assert torch.equal(stored["grad." + name], value.grad.to(torch.float32)), f"stored grad.{name} differs"
 
 
 # MARK: - Build, summarise, save
@@ -456,6 +530,24 @@ def summarise(label, params, out):
         print(f"    |grad {name}| = {norms[name]:.6e}")
 
 
+def write_safetensors(path, tensors, metadata):
+    """safetensors with a deterministic header (tensors in the given order, metadata keys sorted), so that
+    regenerating gives identical bytes; safetensors.save_file orders the metadata differently run to run."""
+    dtypes = {torch.float32: "F32", torch.int64: "I64"}
+    header, blobs, offset = OrderedDict(__metadata__=dict(sorted(metadata.items()))), [], 0
+    for name, value in tensors.items():
+        blob = value.contiguous().numpy().tobytes()   # little-endian on every supported host
+        header[name] = {"dtype": dtypes[value.dtype], "shape": list(value.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path + ".tmp", "wb") as handle:
+        handle.write(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+    os.replace(path + ".tmp", path)
+
+
 def save(path, cfg, params, images, boxes, ids_shuffle, out):
     f32 = lambda t: t.detach().to(torch.float32).contiguous()
     tensors = OrderedDict()
@@ -470,7 +562,7 @@ def save(path, cfg, params, images, boxes, ids_shuffle, out):
         tensors[name] = f32(out[name].to(torch.float64))
     meta = {"config": json.dumps(cfg), "generator": "scripts/reference/make_fixture.py", "torch": torch.__version__}
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    save_file(tensors, path, metadata=meta)
+    write_safetensors(path, tensors, meta)
     print(f"  wrote {os.path.relpath(path, REPO_ROOT)} ({os.path.getsize(path)} bytes, {len(tensors)} tensors)")
 
 
@@ -498,15 +590,26 @@ def main():
         worst2 = check_gradients(pair[0], cfg2, *pair[1:])
         worst1 = check_gradients(single[0], cfg1, *single[1:])
         err = check_identity_projection(pair[1], pair[4]["visible"])
+        check_projection_geometry(pair[1], pair[2], pair[4])
         check_disjoint_weights(pair[4], 2)
+        dropped = max(check_dropped_tokens(pair[0], cfg2, *pair[1:]),
+                      check_dropped_tokens(single[0], cfg1, *single[1:]))
+        check_layouts(cfg2, pair[1], pair[2])
         k1 = single[4]
         assert k1["loss_weighted"].item() == k1["loss_plain"].item(), "K = 1: weighted loss differs from plain loss"
         print(f"== self-checks passed: finite differences worst rel {max(worst2, worst1):.2e} (tol 1e-6); "
-              f"identity projection {err:.1e}; disjoint weights exactly 1; K = 1 weighted == plain; "
+              f"identity projection {err:.1e}; projection matches the world render; "
+              f"disjoint weights exactly 1; K = 1 weighted == plain; "
+              f"dropped vs key-masked tokens {dropped:.1e}; patch/edge layouts; "
               f"tie margins: nearest {margin:.4f} px, len_keep {keep:.4f}")
 
-    save(os.path.join(args.out, "neighbormae-tiny.safetensors"), cfg2, *pair)
-    save(os.path.join(args.out, "neighbormae-tiny-k1.safetensors"), cfg1, *single)
+    for name, cfg, built in (("neighbormae-tiny", cfg2, pair), ("neighbormae-tiny-k1", cfg1, single)):
+        path = os.path.join(args.out, name + ".safetensors")
+        save(path, cfg, *built)
+        if not args.no_check:
+            check_file(path, cfg, *built[1:4])
+    if not args.no_check:
+        print("== written files reload and reproduce their losses and gradients bit for bit (F32)")
     return 0
 
 
