@@ -74,6 +74,7 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "EOData", targets: ["EOData"]),
+        .library(name: "NeighborMAE", targets: ["NeighborMAE"]),
         .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
     dependencies: [
@@ -88,6 +89,11 @@ let package = Package(
         // MARK: Layers, parameters, optimizer
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: numeric),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: numeric),
+
+        // MARK: The method: config, patches, position embedding, masking, loss
+        .target(name: "NeighborMAE", dependencies: ["NN", "TensorCore"], swiftSettings: numeric),
+        .testTarget(name: "NeighborMAETests", dependencies: ["NeighborMAE", "NN", "TensorCore"],
+                    swiftSettings: numeric),
 
         // MARK: Earth-observation data
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
