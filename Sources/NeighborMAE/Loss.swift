@@ -119,7 +119,8 @@ public func neighborLossBackward(pred: Tensor, output: LossOutput, dPred: Tensor
 /// images in order), so `weightedPixelLoss(pred, output.target, output.weight, N) == output.weighted`.
 /// Shapes: pred, target [N, C, T, T] (or [B, K, C, T, T]); weight [N, T, T] (or [B, K, T, T]).
 public func weightedPixelLoss(pred: Tensor, target: Tensor, weight: Tensor, normalizer: Double) -> Double {
-    precondition(pred.shape == target.shape && pred.rank >= 3, "weightedPixelLoss: pred \(pred.shape), target \(target.shape)")
+    precondition(pred.shape == target.shape && pred.rank >= 3,
+                 "weightedPixelLoss: pred \(pred.shape), target \(target.shape)")
     let c = pred.shape[pred.rank - 3], plane = pred.shape[pred.rank - 2] * pred.shape[pred.rank - 1]
     let images = pred.count / (c * plane)
     precondition(weight.count == images * plane, "weightedPixelLoss: weight \(weight.shape)")

@@ -112,8 +112,9 @@ struct LossTests {
         let plane = 16 * 16, size = 3 * plane
         let images = batch.images.scalars
         batch.images = Tensor(shape: batch.images.shape, values: Array(images[0..<size]) + Array(images[0..<size]))
+        let ownVisibility = Array(batch.visibility.scalars[0..<plane])
         batch.visibility = Tensor(shape: batch.visibility.shape,
-                                  values: Array(batch.visibility.scalars[0..<plane]) + [Float](repeating: 1, count: plane))
+                                  values: ownVisibility + [Float](repeating: 1, count: plane))
         let output = batch.forward()
         #expect(output.plain > 0.1 && output.weighted < 1e-9 * output.plain)
         #expect(output.visibleProjection.scalars[0..<plane].allSatisfy { $0 == 1 })
