@@ -6,8 +6,10 @@ import TensorCore
 //   first n_max shuffled patches and key-masks ranks n…n_max−1; patch l is visible iff its rank < n.
 
 /// Visible patches per image for a pair with box IoU `iou` (METHOD.md §4.2). At IoU 0 this is n_max.
+/// IoU must lie in [0, 1] (up to 1e-12 of rounding, which is clamped away).
 public func visibleCount(iou: Double, config: ModelConfig) -> Int {
-    precondition(iou >= 0 && iou <= 1, "visibleCount: IoU \(iou) outside [0, 1]")
+    precondition(iou >= -1e-12 && iou <= 1 + 1e-12, "visibleCount: IoU \(iou) outside [0, 1]")
+    let iou = min(max(iou, 0), 1)
     let maskRatio = config.maskRatioMin + iou * (config.maskRatioMax - config.maskRatioMin)
     return roundHalfToEven((1 - maskRatio) * Double(config.patchesPerImage))
 }
