@@ -89,6 +89,21 @@ public struct MaskPlan: Sendable, Equatable {
         }
     }
 
+    /// [B·K·n_max] rows of a [B·K·L, ·] patch matrix for the encoder gather: image·L + keptIndices
+    /// (for `gatherRows` / its backward `scatterAddRows`).
+    public var keptRows: [Int32] {
+        (0..<(batchSize * imagesPerSample)).flatMap { image in
+            shuffle[(image * patchesPerImage)..<(image * patchesPerImage + maxVisible)]
+                .map { Int32(image * patchesPerImage) + $0 }
+        }
+    }
+
+    /// [B·K·L] rows in shuffled order: image·L + shuffle. Gathering raster-order rows with it gives shuffled
+    /// order (e.g. PE_dec); scattering shuffled rows with it restores raster order (the decoder output).
+    public var shuffledRows: [Int32] {
+        shuffle.indices.map { Int32(($0 / patchesPerImage) * patchesPerImage) + shuffle[$0] }
+    }
+
     /// [B, K, n_max]: true for gathered tokens that are really visible (rank < n).
     public var keyValid: [Bool] {
         (0..<(batchSize * imagesPerSample)).flatMap { image in
