@@ -123,6 +123,12 @@ public struct MaskPlan: Sendable, Equatable {
         restore.indices.map { Int(restore[$0]) < visibleCounts[$0 / patchesPerImage] }
     }
 
+    /// N = Σ (L − n)·p², the masked pixels of the whole plan: the loss denominator, known before the forward
+    /// (a shard of a batch scales its gradient by N_shard / N_batch to get the batch loss's gradient).
+    public func maskedPixelCount(patchSize: Int) -> Int {
+        visibleCounts.reduce(0) { $0 + (patchesPerImage - $1) * patchSize * patchSize }
+    }
+
     /// Per-pixel visibility [B, K, T, T] as 0 / 1 floats (every pixel of a visible patch is 1).
     public func pixelVisibility(geometry: PatchGeometry) -> Tensor {
         precondition(geometry.patchesPerImage == patchesPerImage,

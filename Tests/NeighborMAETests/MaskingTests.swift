@@ -75,6 +75,7 @@ struct MaskingTests {
             }
         }
         #expect(pixels.scalars.reduce(0, +) == Float(plan.visibleCounts.reduce(0, +) * 64))
+        #expect(plan.maskedPixelCount(patchSize: 8) == pixels.scalars.filter { $0 == 0 }.count)
     }
 
     @Test func plansAreDeterministicPerStream() {
