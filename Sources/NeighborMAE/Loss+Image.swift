@@ -74,7 +74,8 @@ struct ImageLossJob {
                 let pixel = y * t + x, patch = (y / p) * g + x / p
                 var projectionError = 0.0
                 for channel in 0..<c {
-                    let normalised = (Double(projected[channel * plane + pixel]) - stats.mean[patch]) / stats.scale[patch]
+                    let value = Double(projected[channel * plane + pixel])
+                    let normalised = (value - stats.mean[patch]) / stats.scale[patch]
                     let d = normalised - Double(targetImage[channel * plane + pixel])
                     projectionError += d * d
                 }

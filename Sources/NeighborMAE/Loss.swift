@@ -52,13 +52,21 @@ public struct LossOutput: Sendable {
 /// When no pixel is masked (N = 0) both losses are 0.
 public func neighborLossForward(pred: Tensor, images: Tensor, visibility: Tensor, boxes: Tensor?,
                                 config: ModelConfig, pool: ThreadPool? = nil) -> LossOutput {
+    precondition(config.imagesPerSample == 1 || boxes?.shape == [images.shape.first ?? 0, 2, 4],
+                 "neighborLoss: K = 2 needs boxes [B, 2, 4], got \(boxes?.shape ?? [])")
+    return neighborLossForward(pred: pred, images: images, visibility: visibility,
+                               boxes: boxes.map(TileBox.boxes(from:)) ?? [], config: config, pool: pool)
+}
+
+/// `neighborLossForward` with the B·K boxes as a list (sample-major; may be empty for K = 1).
+public func neighborLossForward(pred: Tensor, images: Tensor, visibility: Tensor, boxes boxList: [TileBox],
+                                config: ModelConfig, pool: ThreadPool? = nil) -> LossOutput {
     let geometry = PatchGeometry(config)
     let b = images.shape.first ?? 0, k = config.imagesPerSample, c = config.channels, t = config.imageSize
     precondition(images.shape == [b, k, c, t, t] && pred.shape == images.shape,
                  "neighborLoss: pred \(pred.shape), images \(images.shape); expected [\(b), \(k), \(c), \(t), \(t)]")
     precondition(visibility.shape == [b, k, t, t], "neighborLoss: visibility \(visibility.shape)")
-    precondition(k == 1 || boxes?.shape == [b, k, 4], "neighborLoss: K = 2 needs boxes [B, 2, 4]")
-    let boxList = k == 2 ? TileBox.boxes(from: boxes!) : []
+    precondition(k == 1 || boxList.count == b * k, "neighborLoss: K = 2 needs \(b * k) boxes, got \(boxList.count)")
     let target = Tensor(zeros: images.shape), imageProjection = Tensor(zeros: images.shape)
     let weight = Tensor(zeros: visibility.shape), pixelError = Tensor(zeros: visibility.shape)
     let visibleProjection = Tensor(zeros: visibility.shape)
@@ -119,7 +127,8 @@ public func neighborLossBackward(pred: Tensor, output: LossOutput, dPred: Tensor
 /// images in order), so `weightedPixelLoss(pred, output.target, output.weight, N) == output.weighted`.
 /// Shapes: pred, target [N, C, T, T] (or [B, K, C, T, T]); weight [N, T, T] (or [B, K, T, T]).
 public func weightedPixelLoss(pred: Tensor, target: Tensor, weight: Tensor, normalizer: Double) -> Double {
-    precondition(pred.shape == target.shape && pred.rank >= 3, "weightedPixelLoss: pred \(pred.shape), target \(target.shape)")
+    precondition(pred.shape == target.shape && pred.rank >= 3,
+                 "weightedPixelLoss: pred \(pred.shape), target \(target.shape)")
     let c = pred.shape[pred.rank - 3], plane = pred.shape[pred.rank - 2] * pred.shape[pred.rank - 1]
     let images = pred.count / (c * plane)
     precondition(weight.count == images * plane, "weightedPixelLoss: weight \(weight.shape)")

@@ -6,8 +6,10 @@ import TensorCore
 //   first n_max shuffled patches and key-masks ranks n…n_max−1; patch l is visible iff its rank < n.
 
 /// Visible patches per image for a pair with box IoU `iou` (METHOD.md §4.2). At IoU 0 this is n_max.
+/// IoU must lie in [0, 1] (up to 1e-12 of rounding, which is clamped away).
 public func visibleCount(iou: Double, config: ModelConfig) -> Int {
-    precondition(iou >= 0 && iou <= 1, "visibleCount: IoU \(iou) outside [0, 1]")
+    precondition(iou >= -1e-12 && iou <= 1 + 1e-12, "visibleCount: IoU \(iou) outside [0, 1]")
+    let iou = min(max(iou, 0), 1)
     let maskRatio = config.maskRatioMin + iou * (config.maskRatioMax - config.maskRatioMin)
     return roundHalfToEven((1 - maskRatio) * Double(config.patchesPerImage))
 }
@@ -87,6 +89,21 @@ public struct MaskPlan: Sendable, Equatable {
         }
     }
 
+    /// [B·K·n_max] rows of a [B·K·L, ·] patch matrix for the encoder gather: image·L + keptIndices
+    /// (for `gatherRows` / its backward `scatterAddRows`).
+    public var keptRows: [Int32] {
+        (0..<(batchSize * imagesPerSample)).flatMap { image in
+            shuffle[(image * patchesPerImage)..<(image * patchesPerImage + maxVisible)]
+                .map { Int32(image * patchesPerImage) + $0 }
+        }
+    }
+
+    /// [B·K·L] rows in shuffled order: image·L + shuffle. Gathering raster-order rows with it gives shuffled
+    /// order (e.g. PE_dec); scattering shuffled rows with it restores raster order (the decoder output).
+    public var shuffledRows: [Int32] {
+        shuffle.indices.map { Int32(($0 / patchesPerImage) * patchesPerImage) + shuffle[$0] }
+    }
+
     /// [B, K, n_max]: true for gathered tokens that are really visible (rank < n).
     public var keyValid: [Bool] {
         (0..<(batchSize * imagesPerSample)).flatMap { image in
@@ -104,6 +121,12 @@ public struct MaskPlan: Sendable, Equatable {
     /// [B, K, L]: patch l of an image is visible iff restore[l] < n.
     public var patchVisible: [Bool] {
         restore.indices.map { Int(restore[$0]) < visibleCounts[$0 / patchesPerImage] }
+    }
+
+    /// N = Σ (L − n)·p², the masked pixels of the whole plan: the loss denominator, known before the forward
+    /// (a shard of a batch scales its gradient by N_shard / N_batch to get the batch loss's gradient).
+    public func maskedPixelCount(patchSize: Int) -> Int {
+        visibleCounts.reduce(0) { $0 + (patchesPerImage - $1) * patchSize * patchSize }
     }
 
     /// Per-pixel visibility [B, K, T, T] as 0 / 1 floats (every pixel of a visible patch is 1).

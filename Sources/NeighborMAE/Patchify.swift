@@ -83,12 +83,13 @@ private func movePatchPixels(_ imageCount: Int, _ geometry: PatchGeometry, _ ima
     let work = { (n: Int) in
         let base = n * perImage
         for channel in 0..<c {
-            for y in 0..<t {
-                let (i, r) = y.quotientAndRemainder(dividingBy: p)
-                let pixelRow = base + (channel * t + y) * t
-                for x in 0..<t {
-                    let (j, s) = x.quotientAndRemainder(dividingBy: p)
-                    body(pixelRow + x, base + ((i * g + j) * p * p + r * p + s) * c + channel)
+            for i in 0..<g {
+                for r in 0..<p {
+                    let pixelRow = base + (channel * t + i * p + r) * t
+                    for j in 0..<g {
+                        let patchRow = base + ((i * g + j) * p * p + r * p) * c + channel
+                        for s in 0..<p { body(pixelRow + j * p + s, patchRow + s * c) }
+                    }
                 }
             }
         }

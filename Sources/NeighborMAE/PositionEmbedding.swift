@@ -95,9 +95,16 @@ private func encodeCoordinate(_ c: Double, _ omegas: [Double], into out: inout [
 
 /// Four-edge embeddings of a batch: boxes [B, K, 4] → [B, K, L, width]. One table per image.
 public func fourEdgePositionEmbedding(boxes: Tensor, gridSize: Int, width: Int, pool: ThreadPool? = nil) -> Tensor {
-    let list = TileBox.boxes(from: boxes)
+    fourEdgePositionEmbedding(boxes: TileBox.boxes(from: boxes), imagesPerSample: boxes.shape[1], gridSize: gridSize,
+                              width: width, pool: pool)
+}
+
+/// Four-edge embeddings of B·K boxes (sample-major, as EOData's pair boxes): → [B, K, L, width].
+public func fourEdgePositionEmbedding(boxes list: [TileBox], imagesPerSample k: Int, gridSize: Int, width: Int,
+                                      pool: ThreadPool? = nil) -> Tensor {
+    precondition(k >= 1 && list.count % k == 0, "fourEdgePositionEmbedding: \(list.count) boxes for K = \(k)")
     let l = gridSize * gridSize
-    let out = Tensor(zeros: [boxes.shape[0], boxes.shape[1], l, width])
+    let out = Tensor(zeros: [list.count / k, k, l, width])
     out.withUnsafeMutableBufferPointer { buffer in
         let fill = { (n: Int) in
             let slice = UnsafeMutableBufferPointer(rebasing: buffer[(n * l * width)..<((n + 1) * l * width)])

@@ -6,7 +6,7 @@ import Testing
 @Suite("NeighborMAE cross-projection (spec test 3)")
 struct CrossProjectionTests {
     static func boxTensor(_ boxes: [TileBox]) -> Tensor {
-        Tensor(shape: [boxes.count / 2, 2, 4], values: boxes.flatMap { [$0.left, $0.top, $0.right, $0.bottom].map(Float.init) })
+        Tensor(shape: [boxes.count / 2, 2, 4], values: boxValues(boxes))
     }
 
     static func project(_ images: [Float], _ visibility: [Float], _ boxes: [TileBox], c: Int, t: Int,
@@ -58,9 +58,9 @@ struct CrossProjectionTests {
                     for ch in 0..<c {
                         let bound = world.bilinearErrorBound(ch, hx: other.width / Double(t),
                                                              hy: other.height / Double(t)) + 1e-6
-                        let got = Double(image[((k * c + ch) * t + i) * t + j])
-                        if abs(got - world.value(ch, x, y)) > bound {
-                            Issue.record("image \(k) pixel (\(i), \(j)) channel \(ch): \(got) vs \(world.value(ch, x, y))")
+                        let got = Double(image[((k * c + ch) * t + i) * t + j]), truth = world.value(ch, x, y)
+                        if abs(got - truth) > bound {
+                            Issue.record("image \(k) pixel (\(i), \(j)) channel \(ch): \(got) vs \(truth)")
                         }
                     }
                 }
@@ -99,11 +99,12 @@ struct CrossProjectionTests {
     }
 
     /// Disjoint and edge-touching pairs: no pixel of either image sees the neighbour.
-    @Test(arguments: [TileBox(left: 17, top: 32, right: 32, bottom: 20), TileBox(left: 16, top: 16, right: 32, bottom: 0)])
+    @Test(arguments: [TileBox(left: 17, top: 32, right: 32, bottom: 20),
+                      TileBox(left: 16, top: 16, right: 32, bottom: 0)])
     func disjointPairsSeeNothing(_ other: TileBox) {
         let box = TileBox(left: 0, top: 32, right: 16, bottom: 16), t = 16
-        let (_, visible) = Self.project([Float](repeating: 1, count: 2 * t * t), [Float](repeating: 1, count: 2 * t * t),
-                                        [box, other], c: 1, t: t)
+        let ones = [Float](repeating: 1, count: 2 * t * t)
+        let (_, visible) = Self.project(ones, ones, [box, other], c: 1, t: t)
         #expect(visible.allSatisfy { $0 == 0 })
     }
 

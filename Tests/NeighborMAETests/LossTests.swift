@@ -22,6 +22,11 @@ struct LossTests {
         expectClose(output.weight.scalars, naive.weight, atol: 1e-5, rtol: 0, "weight")
         expectClose([output.weighted, output.plain], [naive.weighted, naive.plain], atol: 0, rtol: 1e-5, "losses")
         #expect(output.weighted < output.plain)         // some masked pixels are copyable from the neighbour
+        let floatBoxes = TileBox.boxes(from: batch.boxTensor!)      // the same (float-rounded) boxes as a list
+        let fromList = neighborLossForward(pred: batch.pred, images: batch.images, visibility: batch.visibility,
+                                           boxes: floatBoxes, config: config)
+        #expect(fromList.weighted == output.weighted)
+        expectBitwiseEqual(fromList.weight.scalars, output.weight.scalars, "weights from a box list")
     }
 
     /// Norm-pix: each target patch has mean 0 and unbiased variance σ²/(σ² + 1e-6), also for nearly flat patches.
@@ -112,8 +117,9 @@ struct LossTests {
         let plane = 16 * 16, size = 3 * plane
         let images = batch.images.scalars
         batch.images = Tensor(shape: batch.images.shape, values: Array(images[0..<size]) + Array(images[0..<size]))
+        let ownVisibility = Array(batch.visibility.scalars[0..<plane])
         batch.visibility = Tensor(shape: batch.visibility.shape,
-                                  values: Array(batch.visibility.scalars[0..<plane]) + [Float](repeating: 1, count: plane))
+                                  values: ownVisibility + [Float](repeating: 1, count: plane))
         let output = batch.forward()
         #expect(output.plain > 0.1 && output.weighted < 1e-9 * output.plain)
         #expect(output.visibleProjection.scalars[0..<plane].allSatisfy { $0 == 1 })

@@ -52,6 +52,8 @@ struct MaskingTests {
             let visibleSet = Set((0..<l).filter { visible[image * l + $0] })
             #expect(visibleSet == Set(shuffle.prefix(n)))
         }
+        #expect(plan.keptRows == kept.indices.map { Int32(($0 / nMax) * l) + kept[$0] })
+        #expect(plan.shuffledRows == plan.shuffle.indices.map { Int32(($0 / l) * l) + plan.shuffle[$0] })
         #expect(plan.encoderKeyMask.count == 3 * (1 + 2 * nMax))
         #expect(plan.encoderKeyMask.enumerated().filter { $0.offset % 33 == 0 }.allSatisfy { $0.element })
         #expect(plan.encoderKeyMask.filter { $0 }.count == 3 + plan.visibleCounts.reduce(0, +))
@@ -73,6 +75,7 @@ struct MaskingTests {
             }
         }
         #expect(pixels.scalars.reduce(0, +) == Float(plan.visibleCounts.reduce(0, +) * 64))
+        #expect(plan.maskedPixelCount(patchSize: 8) == pixels.scalars.filter { $0 == 0 }.count)
     }
 
     @Test func plansAreDeterministicPerStream() {

@@ -50,6 +50,13 @@ struct PositionEmbeddingTests {
             }
         }
         expectClose(embedding.scalars, expected, atol: 1.2e-7, rtol: 0, "batch embedding")
+        let list = (0..<4).map { n in
+            TileBox(left: Double(boxes[4 * n]), top: Double(boxes[4 * n + 1]), right: Double(boxes[4 * n + 2]),
+                    bottom: Double(boxes[4 * n + 3]))
+        }
+        let fromList = fourEdgePositionEmbedding(boxes: list, imagesPerSample: 2, gridSize: g, width: width)
+        #expect(fromList.shape == embedding.shape)
+        expectBitwiseEqual(fromList.scalars, embedding.scalars, "embedding from a box list")
     }
 
     @Test func frequenciesRunFromOneToTenThousandth() {

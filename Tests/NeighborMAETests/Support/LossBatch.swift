@@ -42,13 +42,14 @@ struct LossBatch {
     }
 
     static func iou(_ a: TileBox, _ b: TileBox) -> Double {
-        let w = max(0, min(a.right, b.right) - max(a.left, b.left)), h = max(0, min(a.top, b.top) - max(a.bottom, b.bottom))
+        let w = max(0, min(a.right, b.right) - max(a.left, b.left))
+        let h = max(0, min(a.top, b.top) - max(a.bottom, b.bottom))
         return w * h / (a.width * a.height + b.width * b.height - w * h)
     }
 
     var boxTensor: Tensor? {
         config.imagesPerSample == 2
-            ? Tensor(shape: [boxes.count / 2, 2, 4], values: boxes.flatMap { [$0.left, $0.top, $0.right, $0.bottom].map(Float.init) })
+            ? Tensor(shape: [boxes.count / 2, 2, 4], values: boxValues(boxes))
             : nil
     }
 

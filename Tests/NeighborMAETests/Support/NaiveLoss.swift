@@ -15,7 +15,9 @@ struct NaiveLoss {
     init(pred: [Float], images: [Float], visibility: [Float], boxes: [TileBox], config: ModelConfig) {
         let c = config.channels, t = config.imageSize, k = config.imagesPerSample
         let count = images.count / (c * t * t), plane = t * t
-        let stats = (0..<count).map { Self.statistics(Array(images[($0 * c * plane)..<(($0 + 1) * c * plane)]), config) }
+        let stats = (0..<count).map { n in
+            Self.statistics(Array(images[(n * c * plane)..<((n + 1) * c * plane)]), config)
+        }
         target = images.indices.map { index in
             let n = index / (c * plane), pixel = index % plane
             let patch = (pixel / t / config.patchSize) * config.gridSize + (pixel % t) / config.patchSize
@@ -62,7 +64,11 @@ struct NaiveLoss {
         for patch in 0..<(g * g) {
             let (i, j) = patch.quotientAndRemainder(dividingBy: g)
             var values: [Double] = []
-            for ch in 0..<c { for r in 0..<p { for s in 0..<p { values.append(Double(image[(ch * t + i * p + r) * t + j * p + s])) } } }
+            for ch in 0..<c {
+                for r in 0..<p {
+                    for s in 0..<p { values.append(Double(image[(ch * t + i * p + r) * t + j * p + s])) }
+                }
+            }
             let mean = values.reduce(0, +) / Double(values.count)
             let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
             means.append(mean)

@@ -1,6 +1,11 @@
 import Foundation
 import NeighborMAE
 
+/// [left, top, right, bottom] of every box, as the floats of a [B, K, 4] tensor.
+func boxValues(_ boxes: [TileBox]) -> [Float] {
+    boxes.flatMap { [$0.left, $0.top, $0.right, $0.bottom].map(Float.init) }
+}
+
 /// A smooth analytic "ground" f_c(X, Y) = sin(a_c·X + b_c·Y + φ_c) in pair-frame units, rendered into
 /// tiles from their boxes: pixel (i, j) of a T × T tile with box (l, t, r, b) shows the ground point at
 /// its centre, X = l + (j + ½)(r − l)/T, Y = t − (i + ½)(t − b)/T (rows run down, the frame is y-up).
