@@ -93,7 +93,7 @@ let package = Package(
         // MARK: The method: config, patches, position embedding, masking, loss
         .target(name: "NeighborMAE", dependencies: ["NN", "TensorCore"], swiftSettings: numeric),
         .testTarget(name: "NeighborMAETests", dependencies: ["NeighborMAE", "NN", "TensorCore"],
-                    swiftSettings: numeric),
+                    exclude: ["Fixtures"], swiftSettings: numeric),
 
         // MARK: Earth-observation data
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
