@@ -75,6 +75,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "EOData", targets: ["EOData"]),
         .library(name: "NeighborMAE", targets: ["NeighborMAE"]),
+        .executable(name: "neighbormae", targets: ["NeighborMAECLI"]),
         .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
     dependencies: [
@@ -103,8 +104,15 @@ let package = Package(
         .testTarget(name: "EODataTests", dependencies: ["EOData", "TensorCore"], swiftSettings: numeric),
 
         // MARK: Training
-        .target(name: "Training", dependencies: ["TensorCore", "EOData"], swiftSettings: numeric),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "EOData", "TensorCore"], swiftSettings: numeric),
+        .target(name: "Training", dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData"], swiftSettings: numeric),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore"],
+                    swiftSettings: numeric),
+
+        // MARK: Command line
+        .executableTarget(
+            name: "NeighborMAECLI",
+            dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: numeric),
 
         // MARK: Benchmarks (OpenBLAS is only the peer measured beside our kernels)
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),

@@ -60,6 +60,7 @@ public enum RandomPurpose: UInt32, Sendable {
     case jitter = 0x4A49_5454           // "JITT"
     case noise = 0x4E4F_4953            // "NOIS"
     case statistics = 0x5354_4154       // "STAT"
+    case mask = 0x4D41_534B             // "MASK": the model's random masking of sample g
 
     /// Purpose word of crop k.
     static func crop(_ k: Int) -> RandomPurpose { k == 0 ? .crop0 : .crop1 }

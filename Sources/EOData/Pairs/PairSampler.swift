@@ -80,6 +80,15 @@ public final class PairSampler: Sendable {
         return order
     }
 
+    /// The random stream of sample g for `purpose`, keyed exactly like the sampler's own draws:
+    /// (seed; epoch, index within the epoch, purpose). Consumers outside the data pipeline (the model's
+    /// masking) use it so that everything random about a sample follows from (seed, epoch, sample).
+    public func randomStream(position: Int, purpose: RandomPurpose) -> RandomStream {
+        precondition(position >= 0, "PairSampler: negative sample position \(position)")
+        return CounterRNG(seed: config.seed)
+            .stream(UInt32(position / sites.count), UInt32(position % sites.count), purpose.rawValue)
+    }
+
     // MARK: - One sample
 
     /// Writes sample g into `output` ([K, C, T, T], normalised) using this thread's `readers`.

@@ -1,0 +1,137 @@
+import EOData
+import Foundation
+import NN
+import NeighborMAE
+import TensorCore
+
+/// What one optimizer step did.
+public struct StepReport: Sendable {
+    public let step: Int
+    /// L_plain and L_weighted of the whole global batch (METHOD.md §5.2, §5.4).
+    public let loss: Double
+    public let weightedLoss: Double
+    public let learningRate: Double
+    public let seconds: Double
+    public let pairsPerSecond: Double
+    /// Global samples consumed after this step (the data cursor).
+    public let samplesConsumed: Int
+}
+
+/// The single-process training loop: data → forward/backward per virtual shard → AdamW.
+///
+/// Each step's global batch is `virtualShards` fixed shards (SYSTEM.md §4); their gradients are
+/// computed one shard at a time and normalised by the global masked-pixel count, exactly the work a
+/// distributed worker does for the shards it is given. The run directory receives `config.json`,
+/// `channel-stats.json`, `metrics.jsonl`, `loss.png` and `recon/step-NNNNNNN.png`.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let runDirectory: URL
+    public let model: NeighborMAEModel
+    public let arena: ParameterArena
+    public let loader: BatchLoader
+    public let shards: VirtualShards
+    let pool: ThreadPool
+    let metrics: MetricsLog
+    /// The next step to run (0-based).
+    public private(set) var nextStep = 0
+    /// Every report so far (for the loss picture).
+    public private(set) var reports: [StepReport] = []
+
+    public init(config: TrainingConfig, runDirectory: URL) throws {
+        try config.validate()
+        self.config = config
+        self.runDirectory = runDirectory
+        let files = FileManager.default
+        try files.createDirectory(at: runDirectory.appendingPathComponent("recon"), withIntermediateDirectories: true)
+        let threads = config.threads == 0 ? ThreadPool.machineThreadCount : config.threads
+        pool = ThreadPool(threadCount: threads)
+        var pairs = config.pairs
+        pairs.seed = config.seed
+        let sampler = try PairSampler(sources: config.sources, config: pairs)
+        guard sampler.channels == config.model.channels else {
+            throw TrainingConfigError.invalid("the dataset has \(sampler.channels) bands, model.channels is "
+                                              + "\(config.model.channels); hint: set model.channels to \(sampler.channels)")
+        }
+        loader = BatchLoader(sampler: sampler, threadCount: threads)
+        shards = try VirtualShards(batchSize: config.batchSize, shardCount: config.virtualShards)
+        model = NeighborMAEModel(config: config.model)
+        arena = ParameterArena(layout: model.layout, seed: config.seed)
+        metrics = try MetricsLog(url: runDirectory.appendingPathComponent("metrics.jsonl"))
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(config).write(to: runDirectory.appendingPathComponent("config.json"))
+        try sampler.stats.jsonData().write(to: runDirectory.appendingPathComponent("channel-stats.json"))
+    }
+
+    /// Runs the remaining steps, calling `onStep` after each.
+    public func run(_ onStep: (StepReport) -> Void = { _ in }) throws {
+        while nextStep < config.steps {
+            onStep(try trainStep())
+        }
+        try writeLossPicture()
+    }
+
+    /// One optimizer step over the whole global batch.
+    @discardableResult
+    public func trainStep() throws -> StepReport {
+        let start = DispatchTime.now()
+        let step = nextStep
+        let batches = try (0..<shards.shardCount).map { v throws(EODataError) in
+            try ShardBatch(positions: Array(shards.positions(step: step, shard: v)), loader: loader, config: config.model)
+        }
+        let globalMasked = batches.reduce(0) { $0 + $1.maskedPixels }
+        arena.zeroGradients()
+        let context = LayerContext(arena: arena, pool: pool)
+        var weightedSum = 0.0, plainSum = 0.0
+        var firstForward: ModelForward?
+        for batch in batches {
+            let forward = model.forward(batch.model, context)
+            let share = globalMasked > 0 ? Double(batch.maskedPixels) / Double(globalMasked) : 0
+            model.backward(forward, objective: config.objective == .weighted ? .weighted : .plain, scale: share, context)
+            weightedSum += forward.loss.weighted * Double(batch.maskedPixels)
+            plainSum += forward.loss.plain * Double(batch.maskedPixels)
+            if firstForward == nil { firstForward = forward }
+        }
+        let learningRate = config.schedule.learningRate(at: step)
+        adamWStep(arena, config: config.optimizer, learningRate: Float(learningRate), step: step + 1, pool: pool)
+
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let denominator = Double(max(globalMasked, 1))
+        let report = StepReport(step: step, loss: plainSum / denominator, weightedLoss: weightedSum / denominator,
+                                learningRate: learningRate, seconds: seconds,
+                                pairsPerSecond: Double(config.batchSize) / seconds,
+                                samplesConsumed: (step + 1) * config.batchSize)
+        reports.append(report)
+        nextStep += 1
+        try record(report, forward: firstForward!)
+        return report
+    }
+
+    private func record(_ report: StepReport, forward: ModelForward) throws {
+        let last = report.step + 1 == config.steps
+        if report.step % config.logEvery == 0 || last {
+            try metrics.append([
+                "step": report.step, "loss": report.loss, "weighted_loss": report.weightedLoss,
+                "lr": report.learningRate, "step_seconds": report.seconds, "pairs_per_s": report.pairsPerSecond,
+                "samples": report.samplesConsumed,
+            ])
+        }
+        if config.pictureEvery > 0 && (report.step % config.pictureEvery == 0 || last) {
+            let picture = reconstructionPicture(forward, pairs: config.picturePairs, normPix: config.model.normPixLoss,
+                                                stats: loader.sampler.stats)
+            let name = String(format: "step-%07d.png", report.step)
+            try Data(picture.png()).write(to: runDirectory.appendingPathComponent("recon/\(name)"))
+            try writeLossPicture()
+        }
+    }
+
+    /// `loss.png`: plain (red) and weighted (blue) loss per step, log scale.
+    public func writeLossPicture() throws {
+        let plain = reports.map { (step: Double($0.step), value: $0.loss) }
+        let weighted = reports.map { (step: Double($0.step), value: $0.weightedLoss) }
+        let canvas = LossCurvePlot().render([.init(points: plain, color: (200, 30, 30)),
+                                             .init(points: weighted, color: (30, 60, 200))])
+        try Data(canvas.png()).write(to: runDirectory.appendingPathComponent("loss.png"))
+    }
+}
