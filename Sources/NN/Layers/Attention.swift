@@ -157,8 +157,8 @@ func headProduct(_ layout: GEMMLayout, m: Int, n: Int, k: Int, a: UnsafePointer<
     let aRows = layout == .tn ? k : m, aCols = layout == .tn ? m : k
     let bRows = layout == .nt ? n : k, bCols = layout == .nt ? k : n
     attentionGEMM(layout, m: m, n: n, k: k,
-         a: UnsafeBufferPointer(start: a, count: (aRows - 1) * lda + aCols), lda: lda,
-         b: UnsafeBufferPointer(start: b, count: (bRows - 1) * ldb + bCols), ldb: ldb,
-         c: UnsafeMutableBufferPointer(start: c, count: (m - 1) * ldc + n), ldc: ldc,
-         accumulate: accumulate)
+                  a: UnsafeBufferPointer(start: a, count: (aRows - 1) * lda + aCols), lda: lda,
+                  b: UnsafeBufferPointer(start: b, count: (bRows - 1) * ldb + bCols), ldb: ldb,
+                  c: UnsafeMutableBufferPointer(start: c, count: (m - 1) * ldc + n), ldc: ldc,
+                  accumulate: accumulate)
 }

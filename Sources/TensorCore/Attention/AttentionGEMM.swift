@@ -8,6 +8,12 @@
 // B must be row-major K×N with readable padded rows: for `.nt` (Q·Kᵀ, dO·Vᵀ) and for N not a
 // multiple of 16 it is first copied (transposed for `.nt`) into a zero-padded K×N₁₆ scratch.
 // Reference: `gemmReference` (same arguments and semantics).
+//
+// Measured (Zen 4, 1 thread, 256 hot-cache products, same run; the machine was shared, so ratios
+// matter more than absolutes): decoder shapes 129×129×32 NT 76 vs 71 GFLOP/s for the packed
+// `gemm`, 129×32×129 NN 113 vs 102, TN 112 vs 71 (34 in a contended run). In the attention layer
+// (fwd+bwd, B = 64) the per-head part takes 3 % (decoder) to 18 % (encoder) less time than with
+// `gemm`; the qkv/proj linears take 50–80 % of the layer.
 
 /// C[M×N] = alpha · op(A) · op(B) + (accumulate ? C : 0), `gemm`'s layouts and arguments, on
 /// one thread. For the small products of attention (M, N ≲ 256, K ≲ 256); any size is correct.
