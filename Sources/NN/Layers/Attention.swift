@@ -48,6 +48,10 @@ public struct Attention: Sendable {
             let tokens = geometry.batch * geometry.sequence
             precondition(keyMask.count == tokens,
                          "Attention: keyMask has \(keyMask.count) entries, expected B·S = \(tokens)")
+            for b in 0..<geometry.batch {
+                let sample = keyMask[(b * geometry.sequence)..<((b + 1) * geometry.sequence)]
+                precondition(sample.contains(true), "Attention: keyMask of sample \(b) allows no key")
+            }
         }
         let qkvOut = qkv.forward(x, context)
         let probabilities = Tensor(zeros: [geometry.batch, heads, geometry.sequence, geometry.sequence])
