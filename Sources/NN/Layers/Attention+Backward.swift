@@ -18,8 +18,7 @@ extension Attention {
         let dqkv = Tensor(zeros: cache.qkv.shape)
         let s = geometry.sequence
         // Per-thread scratch for dP and dZ (each task overwrites what it uses).
-        let threads = context.pool?.threadCount ?? 1
-        let scratch = Tensor(zeros: [threads, 2, s, s])
+        let scratch = perThreadScratch(context.pool, floats: 2 * s * s)
         cache.qkv.withUnsafeBufferPointer { qkvBuffer in
             cache.probabilities.withUnsafeBufferPointer { pBuffer in
                 dHeads.withUnsafeBufferPointer { dOBuffer in
@@ -28,16 +27,9 @@ extension Attention {
                             let forward = AttentionPointers(qkv: UnsafeMutablePointer(mutating: qkvBuffer.baseAddress!),
                                                             p: pBuffer.baseAddress!, o: dOBuffer.baseAddress!)
                             let dqkvBase = dqkvBuffer.baseAddress!, scratchBase = scratchBuffer.baseAddress!
-                            let body = { (b: Int, h: Int, thread: Int) in
+                            runPerHead(geometry, context.pool) { b, h, thread in
                                 backwardHead(geometry, forward, dqkv: dqkvBase, b: b, h: h,
                                              scratch: scratchBase + thread * 2 * s * s)
-                            }
-                            if let pool = context.pool {
-                                pool.parallelFor(geometry.batch * heads) { task, thread in
-                                    body(task / heads, task % heads, thread)
-                                }
-                            } else {
-                                for task in 0..<(geometry.batch * heads) { body(task / heads, task % heads, 0) }
                             }
                         }
                     }

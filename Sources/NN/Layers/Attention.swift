@@ -48,17 +48,27 @@ public struct Attention: Sendable {
             let tokens = geometry.batch * geometry.sequence
             precondition(keyMask.count == tokens,
                          "Attention: keyMask has \(keyMask.count) entries, expected B·S = \(tokens)")
+            for b in 0..<geometry.batch {
+                let sample = keyMask[(b * geometry.sequence)..<((b + 1) * geometry.sequence)]
+                precondition(sample.contains(true), "Attention: keyMask of sample \(b) allows no key")
+            }
         }
         let qkvOut = qkv.forward(x, context)
         let probabilities = Tensor(zeros: [geometry.batch, heads, geometry.sequence, geometry.sequence])
         let headsOut = Tensor(zeros: x.shape)
+        // Raw scores per thread: the softmax reads them and writes P (in place it would not vectorise).
+        let scores = perThreadScratch(context.pool, floats: geometry.sequence * geometry.sequence)
         qkvOut.withUnsafeBufferPointer { qkvBuffer in
             probabilities.withUnsafeMutableBufferPointer { pBuffer in
                 headsOut.withUnsafeMutableBufferPointer { oBuffer in
-                    let pointers = AttentionPointers(qkv: qkvBuffer.baseAddress!, p: pBuffer.baseAddress!,
-                                                     o: oBuffer.baseAddress!)
-                    runPerHead(geometry, context.pool) { b, h in
-                        forwardHead(geometry, pointers, b: b, h: h, keyMask: keyMask)
+                    scores.withUnsafeMutableBufferPointer { scoresBuffer in
+                        let pointers = AttentionPointers(qkv: qkvBuffer.baseAddress!, p: pBuffer.baseAddress!,
+                                                         o: oBuffer.baseAddress!)
+                        let scoresBase = scoresBuffer.baseAddress!, scoresCount = geometry.sequence * geometry.sequence
+                        runPerHead(geometry, context.pool) { b, h, thread in
+                            forwardHead(geometry, pointers, b: b, h: h, keyMask: keyMask,
+                                        scores: scoresBase + thread * scoresCount)
+                        }
                     }
                 }
             }
@@ -68,19 +78,22 @@ public struct Attention: Sendable {
     }
 
     /// One (b, h): P = softmax(scale·Q·Kᵀ, key mask of b), O[:, h·hd ..< (h+1)·hd] = P·V.
-    private func forwardHead(_ g: AttentionGeometry, _ ptr: AttentionPointers, b: Int, h: Int, keyMask: [Bool]?) {
+    /// `scores` holds S·S floats of scratch.
+    private func forwardHead(_ g: AttentionGeometry, _ ptr: AttentionPointers, b: Int, h: Int, keyMask: [Bool]?,
+                             scores: UnsafeMutablePointer<Float>) {
         let s = g.sequence, hd = g.headWidth, ld = g.qkvStride
         let q = ptr.qkv + g.qOffset(b, h), k = ptr.qkv + g.kOffset(b, h), v = ptr.qkv + g.vOffset(b, h)
         let p = ptr.p + g.pOffset(b, h), o = ptr.o + g.oOffset(b, h)
-        headProduct(.nt, m: s, n: s, k: hd, a: q, lda: ld, b: k, ldb: ld, c: p, ldc: s, accumulate: false)
-        let scores = UnsafeMutableBufferPointer(start: p, count: s * s)
+        headProduct(.nt, m: s, n: s, k: hd, a: q, lda: ld, b: k, ldb: ld, c: scores, ldc: s, accumulate: false)
+        let raw = UnsafeBufferPointer(start: scores, count: s * s)
+        let probabilities = UnsafeMutableBufferPointer(start: p, count: s * s)
         if let keyMask {
             keyMask.withUnsafeBufferPointer { mask in
-                softmaxForward(UnsafeBufferPointer(scores), into: scores, rows: s, columns: s, scale: scale,
+                softmaxForward(raw, into: probabilities, rows: s, columns: s, scale: scale,
                                keyMask: UnsafeBufferPointer(rebasing: mask[(b * s)..<((b + 1) * s)]))
             }
         } else {
-            softmaxForward(UnsafeBufferPointer(scores), into: scores, rows: s, columns: s, scale: scale)
+            softmaxForward(raw, into: probabilities, rows: s, columns: s, scale: scale)
         }
         headProduct(.nn, m: s, n: hd, k: s, a: p, lda: s, b: v, ldb: ld, c: o, ldc: g.width, accumulate: false)
     }
@@ -123,26 +136,33 @@ struct AttentionPointers {
     }
 }
 
-/// Runs `body(b, h)` for every (sample, head) pair as one pool task each (outputs are disjoint).
-func runPerHead(_ g: AttentionGeometry, _ pool: ThreadPool?, _ body: (_ b: Int, _ h: Int) -> Void) {
+/// Runs `body(b, h, thread)` for every (sample, head) pair as one pool task each (outputs are
+/// disjoint); `thread` indexes per-thread scratch.
+func runPerHead(_ g: AttentionGeometry, _ pool: ThreadPool?, _ body: (_ b: Int, _ h: Int, _ thread: Int) -> Void) {
     let tasks = g.batch * g.heads
     if let pool {
-        pool.parallelFor(tasks) { task, _ in body(task / g.heads, task % g.heads) }
+        pool.parallelFor(tasks) { task, thread in body(task / g.heads, task % g.heads, thread) }
     } else {
-        for task in 0..<tasks { body(task / g.heads, task % g.heads) }
+        for task in 0..<tasks { body(task / g.heads, task % g.heads, 0) }
     }
 }
 
+/// `floats` of scratch for each thread of `pool` (a task overwrites what it uses before reading it).
+func perThreadScratch(_ pool: ThreadPool?, floats: Int) -> Tensor {
+    Tensor(zeros: [pool?.threadCount ?? 1, floats])
+}
+
 /// One per-head matrix product, single-threaded, C = op(A)·op(B) (+ C), on raw strided pointers
-/// (`gemm`'s layouts and arguments).
+/// (`gemm`'s layouts and arguments), by the unpacked `attentionGEMM` (faster than the packed GEMM
+/// on these small shapes; the caller's task already owns the whole product).
 @inline(__always)
 func headProduct(_ layout: GEMMLayout, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
     let aRows = layout == .tn ? k : m, aCols = layout == .tn ? m : k
     let bRows = layout == .nt ? n : k, bCols = layout == .nt ? k : n
-    gemm(layout, m: m, n: n, k: k,
-         a: UnsafeBufferPointer(start: a, count: (aRows - 1) * lda + aCols), lda: lda,
-         b: UnsafeBufferPointer(start: b, count: (bRows - 1) * ldb + bCols), ldb: ldb,
-         c: UnsafeMutableBufferPointer(start: c, count: (m - 1) * ldc + n), ldc: ldc,
-         accumulate: accumulate, pool: nil)
+    attentionGEMM(layout, m: m, n: n, k: k,
+                  a: UnsafeBufferPointer(start: a, count: (aRows - 1) * lda + aCols), lda: lda,
+                  b: UnsafeBufferPointer(start: b, count: (bRows - 1) * ldb + bCols), ldb: ldb,
+                  c: UnsafeMutableBufferPointer(start: c, count: (m - 1) * ldc + n), ldc: ldc,
+                  accumulate: accumulate)
 }
