@@ -49,7 +49,8 @@ struct GEMMBenchmark: ParsableCommand {
         if markdown { printMarkdown(rows) }
         let wrong = rows.filter { !$0.agrees }
         if !wrong.isEmpty {
-            throw ValidationError("ours and OpenBLAS disagree on \(wrong.map { "\($0.shape.label) \($0.shape.layout)" })")
+            let names = wrong.map { "\($0.shape.label) \($0.shape.layout) \($0.threads)T" }
+            throw ValidationError("ours and OpenBLAS disagree on \(names)")
         }
     }
 

@@ -27,6 +27,13 @@ struct GEMMBlocking {
     /// B panels (`nr` columns each) per task within one N block.
     let panelsPerTask: Int
     /// Whether full row panels of A are read in place (row-major op(A): NN and NT) instead of packed.
+    /// The kernel broadcasts one A value per row and step, so 8 row streams read in place cost the
+    /// same as a packed panel, and the strided transpose that packing needs is saved. That transpose
+    /// was the N = 192 weak spot: each packed A element feeds only 2·N flops. Paired ratio to
+    /// OpenBLAS at 1 thread (znver4, two idle runs each): 4096×192×192 NN 0.91–0.96 packed vs
+    /// 1.09–1.10 in place, 4096×192×768 NN 0.99–1.03 vs 1.11, 4096×192×192 NT 0.94–1.01 vs 1.06–1.07.
+    /// TN keeps packing: its op(A) rows are columns of the stored matrix (stride lda per step, which
+    /// thrashes cache sets when read repeatedly), and that copy is contiguous per step anyway.
     let readsAInPlace: Bool
 
     init(_ layout: GEMMLayout, m: Int, n: Int, k: Int) {
