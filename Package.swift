@@ -17,8 +17,10 @@ import PackageDescription
 //   NEIGHBORMAE_CPU=none            no -target-cpu (portable and very slow; for diagnosis only)
 //
 // The named baselines are portable across vendors (skylake-avx512 runs on Intel and AMD Zen 4),
-// unlike `native`. Workers of one run must share a build: kernels with different SIMD widths sum
-// in different orders, so results are only bit-identical within one policy (SYSTEM.md §4).
+// unlike `native`. Workers of one run must share a build: bit-identical results (SYSTEM.md §4) are
+// guaranteed within one policy only. (GEMM gave identical bits under haswell and skylake-avx512 when
+// checked by hand, since both tiles run one FMA chain per element over the same K blocks; nothing
+// promises that for every kernel and compiler version.)
 // `x86-64-v3` / `x86-64-v4` are rejected by this toolchain's clang importer.
 
 enum CPUPolicy {
