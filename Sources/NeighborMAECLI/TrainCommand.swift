@@ -57,6 +57,7 @@ struct TrainCommand: ParsableCommand {
                 print(String(format: "[train] step %5d  loss %.4f  weighted %.4f  lr %.2e  %.1f pairs/s  ETA %.0f s",
                              report.step, report.loss, report.weightedLoss, report.learningRate,
                              report.pairsPerSecond, remaining))
+                fflush(nil)                                 // progress shows up when piped to a file
             }
         }
         print("[train] done: metrics.jsonl, loss.png, recon/ in \(runDirectory)")
