@@ -204,6 +204,16 @@ def time_steps(step, warmup, steps):
     return statistics.median(times), min(times)
 
 
+def profile(step, threads, steps=3):
+    """Self CPU time per step of the top operators (torch.profiler), for the "where the time goes" note."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    print(f"[profile] torch {threads}T, self CPU time summed over {steps} steps:")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=18), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=64, help="pairs per step (B; 2B images)")
@@ -213,6 +223,7 @@ def main():
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--flops", action="store_true", help="count FLOPs of one forward+backward")
     parser.add_argument("--write-geometry", metavar="FILE", help="write the batch geometry as JSON")
+    parser.add_argument("--profile", action="store_true", help="torch.profiler table of 3 steps per thread count")
     args = parser.parse_args()
 
     cfg = dict(CPU_CONFIG)
@@ -238,6 +249,8 @@ def main():
         print(json.dumps(dict(impl="torch", threads=threads, ms_per_step=round(median * 1e3, 2),
                               best_ms=round(best * 1e3, 2), pairs_per_s=round(args.pairs / median, 2),
                               steps=args.steps)), flush=True)
+        if args.profile:
+            profile(step, threads)
     return 0
 
 
