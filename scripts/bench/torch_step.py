@@ -204,6 +204,26 @@ def time_steps(step, warmup, steps):
     return statistics.median(times), min(times)
 
 
+def self_check():
+    """This file's model (SDPA attention) in float64 on the fixture's tiny pair batch reproduces
+    make_fixture.forward: the weighted loss and every parameter gradient. Returns the worst relative error."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        cfg = dict(ref.TINY_CONFIG)
+        expected, images, boxes, ids_shuffle, out = ref.build(cfg, ref.PAIR_BOXES, seed=2026)
+        params = {n: v.detach().clone().requires_grad_(True) for n, v in expected.items()}
+        loss = weighted_loss(params, cfg, images, boxes, ids_shuffle, out["len_keep"])
+        loss.backward()
+        worst = abs(loss.item() - out["loss_weighted"].item()) / abs(out["loss_weighted"].item())
+        for name, value in expected.items():
+            scale = value.grad.abs().max().clamp(min=1e-30)
+            worst = max(worst, ((params[name].grad - value.grad).abs().max() / scale).item())
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert worst < 1e-10, f"torch_step model differs from make_fixture.forward: worst relative error {worst:.2e}"
+    return worst
+
+
 def profile(step, threads, steps=3):
     """Self CPU time per step of the top operators (torch.profiler), for the "where the time goes" note."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
@@ -224,8 +244,13 @@ def main():
     parser.add_argument("--flops", action="store_true", help="count FLOPs of one forward+backward")
     parser.add_argument("--write-geometry", metavar="FILE", help="write the batch geometry as JSON")
     parser.add_argument("--profile", action="store_true", help="torch.profiler table of 3 steps per thread count")
+    parser.add_argument("--check", action="store_true",
+                        help="first check the model against make_fixture.forward (float64, tiny config)")
     args = parser.parse_args()
 
+    if args.check:
+        print(json.dumps(dict(impl="torch", check="loss and gradients match make_fixture.forward",
+                              worst_relative_error=self_check())), flush=True)
     cfg = dict(CPU_CONFIG)
     geometry = make_geometry(cfg, args.pairs, args.seed)
     if args.write_geometry:
