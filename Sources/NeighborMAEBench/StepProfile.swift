@@ -38,6 +38,7 @@ struct StepProfile {
             ("AdamW", StepPhases.median(phases.map(\.adamW)), 0),
             ("zero gradients", StepPhases.median(phases.map(\.zero)), 0),
         ]
+        rows += restDetail()
         for (name, part) in [("encoder", encoder), ("decoder", decoder)] {
             let depth = name == "encoder" ? ed : dd
             rows += part.detail.map { ("  \(name) \($0.0) (fwd+bwd)", depth * $0.1, depth * $0.2) }
@@ -49,6 +50,50 @@ struct StepProfile {
             print("[profile]   " + name.padding(toLength: 62, withPad: " ", startingAt: 0)
                   + String(format: "%8.1f ms %5.1f %%  ", seconds * 1e3, 100 * seconds / total) + rate)
         }
+    }
+
+    /// Standalone medians of the biggest parts of "rest": the loss (norm-pix targets, cross-projection,
+    /// smoothed weights) forward and backward, the two position-embedding tables, and the three linears
+    /// outside the blocks (patch_embed without dX, decoder_embed, decoder_pred), fwd+bwd.
+    private func restDetail() -> [(String, Double, Double)] {
+        let c = config, b = batch.batchSize, images = batch.images, pool = pool
+        let pred = Self.random(images.shape, seed: 4)
+        let visibility = batch.mask.pixelVisibility(geometry: PatchGeometry(c))
+        let loss = neighborLossForward(pred: pred, images: images, visibility: visibility, boxes: batch.boxes,
+                                       config: c, pool: pool)
+        let lossForward = median {
+            _ = neighborLossForward(pred: pred, images: images, visibility: visibility, boxes: batch.boxes,
+                                    config: c, pool: pool)
+        }
+        let lossBackward = median {
+            neighborLossBackward(pred: pred, output: loss, dPred: Tensor(zeros: pred.shape), pool: pool)
+        }
+        let positions = median {
+            _ = fourEdgePositionEmbedding(boxes: batch.boxes, gridSize: c.gridSize, width: c.encoderWidth, pool: pool)
+            _ = fourEdgePositionEmbedding(boxes: batch.boxes, gridSize: c.gridSize, width: c.decoderWidth, pool: pool)
+        }
+        var layout = ParameterLayout()
+        let k = c.imagesPerSample, s = c.encoderSequenceLength
+        let shapes = [(b * k * c.maxVisiblePatches, c.patchDimension, c.encoderWidth),
+                      (b * s, c.encoderWidth, c.decoderWidth), (b * k * c.patchesPerImage, c.decoderWidth, c.patchDimension)]
+        let linears = shapes.enumerated().map { Linear(name: "l\($0.offset)", inFeatures: $0.element.1,
+                                                       outFeatures: $0.element.2, layout: &layout) }
+        let context = LayerContext(arena: ParameterArena(layout: layout, seed: 7), pool: pool)
+        var linearSeconds = 0.0, linearFLOPs = 0.0
+        for (index, (linear, shape)) in zip(linears, shapes).enumerated() {
+            let x = Self.random([shape.0, shape.1], seed: UInt32(10 + index))
+            let dY = Self.random([shape.0, shape.2], seed: UInt32(20 + index))
+            let dX: Tensor? = index == 0 ? nil : Tensor(zeros: x.shape)
+            linearSeconds += median { _ = linear.forward(x, context) }
+                + median { linear.backward(x: x, dY: dY, dX: dX, context) }
+            linearFLOPs += StepFLOPs.gemm(shape.0, shape.2, shape.1) * (index == 0 ? 2 : 3)
+        }
+        return [
+            ("  loss fwd (norm-pix, cross-projection, weights)", lossForward, 0),
+            ("  loss bwd", lossBackward, 0),
+            ("  position embeddings (D and E tables)", positions, 0),
+            ("  patch_embed, decoder_embed, decoder_pred (fwd+bwd)", linearSeconds, linearFLOPs),
+        ]
     }
 
     /// Standalone medians of one block (and its parts) on [B, sequence, width].
