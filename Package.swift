@@ -120,7 +120,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .executableTarget(
             name: "NeighborMAEBench",
-            dependencies: ["TensorCore", "EOData", "COpenBLAS",
+            dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData", "COpenBLAS",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numeric),
     ]
