@@ -87,15 +87,17 @@ let package = Package(
     targets: [
         // MARK: Tensor core
         .target(name: "TensorCore", swiftSettings: numeric),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: numeric),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], swiftSettings: numeric),
+        // Comparisons and test data shared by the test targets (not a product).
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", swiftSettings: numeric),
 
         // MARK: Layers, parameters, optimizer
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: numeric),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: numeric),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], swiftSettings: numeric),
 
         // MARK: The method: config, patches, position embedding, masking, loss
         .target(name: "NeighborMAE", dependencies: ["NN", "TensorCore"], swiftSettings: numeric),
-        .testTarget(name: "NeighborMAETests", dependencies: ["NeighborMAE", "NN", "TensorCore"],
+        .testTarget(name: "NeighborMAETests", dependencies: ["NeighborMAE", "NN", "TensorCore", "TestSupport"],
                     exclude: ["Fixtures"], swiftSettings: numeric),
 
         // MARK: Earth-observation data

@@ -2,6 +2,7 @@ import Foundation
 import NeighborMAE
 import TensorCore
 import Testing
+import TestSupport
 
 @Suite("NeighborMAE cross-projection (spec test 3)")
 struct CrossProjectionTests {

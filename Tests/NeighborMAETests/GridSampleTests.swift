@@ -1,6 +1,7 @@
 import NeighborMAE
 import TensorCore
 import Testing
+import TestSupport
 
 @Suite("NeighborMAE grid_sample (PyTorch align_corners=False, zeros padding)")
 struct GridSampleTests {

@@ -1,6 +1,7 @@
 import NeighborMAE
 import TensorCore
 import Testing
+import TestSupport
 
 @Suite("NeighborMAE loss backward: finite differences, accumulation, determinism")
 struct LossGradientTests {

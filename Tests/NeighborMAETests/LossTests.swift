@@ -1,6 +1,7 @@
 import NeighborMAE
 import TensorCore
 import Testing
+import TestSupport
 
 @Suite("NeighborMAE loss: targets, weights, spec test 4")
 struct LossTests {

@@ -1,6 +1,7 @@
 import NeighborMAE
 import TensorCore
 import Testing
+import TestSupport
 
 @Suite("NeighborMAE patchify / unpatchify")
 struct PatchifyTests {

@@ -2,6 +2,7 @@ import Foundation
 import NeighborMAE
 import TensorCore
 import Testing
+import TestSupport
 
 @Suite("NeighborMAE four-edge sin-cos position embedding")
 struct PositionEmbeddingTests {

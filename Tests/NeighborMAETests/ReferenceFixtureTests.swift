@@ -3,6 +3,7 @@ import NN
 import NeighborMAE
 import TensorCore
 import Testing
+import TestSupport
 
 /// The whole model against the PyTorch reference (scripts/reference/make_fixture.py, float64):
 /// same weights, images, boxes and masks → same losses, weight map, reconstruction and every

@@ -1,5 +1,6 @@
 import NeighborMAE
 import Testing
+import TestSupport
 
 @Suite("NeighborMAE weight smoothing (AvgPool2d, count_include_pad=False)")
 struct WeightSmoothingTests {

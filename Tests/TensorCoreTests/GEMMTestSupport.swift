@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 /// One GEMM problem with stored, padded operands: A, B and C have `pad` extra floats per row
 /// (ld = cols + pad), and C's padding holds a sentinel that no call may overwrite.

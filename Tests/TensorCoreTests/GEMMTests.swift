@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct GEMMTests {
     /// Sizes around the tile shapes (8×32 AVX-512, 6×16 AVX2, SIMD width 16) and the K block (512).

@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 /// `attentionGEMM` (the unpacked kernel for per-head attention products) against `gemmReference`.
 @Suite struct AttentionGEMMTests {

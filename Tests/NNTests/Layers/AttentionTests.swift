@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct AttentionTests {
     static let batch = 2, sequence = 5, width = 16, heads = 2

@@ -1,6 +1,7 @@
 import NN
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct LayerNormLayerTests {
     @Test func registersWeightOnesThenBiasZeros() {

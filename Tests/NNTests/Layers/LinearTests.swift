@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct LinearTests {
     static func make(bias: Bool = true, inFeatures: Int = 16, outFeatures: Int = 12) -> (Linear, ParameterArena) {

@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct MLPTests {
     @Test func forwardIsFC2OfGELUOfFC1() {

@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct TransformerBlockTests {
     static func make(width: Int, heads: Int, seed: UInt64) -> (TransformerBlock, ParameterArena) {

@@ -4,13 +4,6 @@ import TensorCore
 
 // MARK: - Data
 
-/// A tensor of uniform values in [-scale, scale) from Philox stream `tag` (deterministic).
-func randomTensor(_ shape: [Int], tag: UInt32, scale: Float = 1) -> Tensor {
-    var stream = CounterRNG(seed: 0xA77E).stream(tag)
-    let count = shape.reduce(1, *)
-    return Tensor(shape: shape, values: (0..<count).map { _ in (stream.nextUniform() * 2 - 1) * scale })
-}
-
 /// Adds uniform noise in [-scale, scale) to every parameter, so biases and norm parameters are not
 /// at their special initial values (0 and 1) during gradient checks.
 func perturbParameters(_ arena: ParameterArena, tag: UInt32, scale: Float = 0.2) {
@@ -37,39 +30,6 @@ func allGradients(_ arena: ParameterArena) -> [Float] {
 }
 
 // MARK: - Comparisons
-
-/// |actual − expected| ≤ atol + rtol·|expected| elementwise; records the first few failures.
-func expectClose(_ actual: [Float], _ expected: [Double], atol: Double, rtol: Double, _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    guard actual.count == expected.count else {
-        Issue.record("\(what): \(actual.count) elements, expected \(expected.count)", sourceLocation: sourceLocation)
-        return
-    }
-    var failures: [String] = []
-    for i in actual.indices {
-        let error = abs(Double(actual[i]) - expected[i])
-        if !(error <= atol + rtol * abs(expected[i])), failures.count < 5 {
-            failures.append("[\(i)] \(actual[i]) vs \(expected[i])")
-        }
-    }
-    if !failures.isEmpty {
-        Issue.record(Comment(rawValue: "\(what): not close (atol \(atol), rtol \(rtol)); "
-                                + failures.joined(separator: ", ")), sourceLocation: sourceLocation)
-    }
-}
-
-/// Bitwise equality; reports the first difference.
-func expectBitwiseEqual(_ actual: [Float], _ expected: [Float], _ what: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
-    guard actual.count == expected.count else {
-        Issue.record("\(what): \(actual.count) elements, expected \(expected.count)", sourceLocation: sourceLocation)
-        return
-    }
-    if let i = actual.indices.first(where: { actual[$0].bitPattern != expected[$0].bitPattern }) {
-        Issue.record("\(what): first bitwise difference at [\(i)]: \(actual[i]) vs \(expected[i])",
-                     sourceLocation: sourceLocation)
-    }
-}
 
 // MARK: - Finite differences
 

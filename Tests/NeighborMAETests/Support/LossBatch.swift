@@ -1,5 +1,6 @@
 import NeighborMAE
 import TensorCore
+import TestSupport
 
 /// A synthetic loss input in the fixture's tiny geometry (T = 16, p = 4, C = 3, kernel 5): boxes per pair,
 /// both images rendered from one `World` (the neighbour photometrically perturbed, like a revisit),

@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct ElementwiseTests {
     // MARK: - Fast versus reference

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct GELUTests {
     /// Forward: |Δy| ≤ 1e-6 + 1e-6·|y| for x in [−6, 6] (Φ has absolute error ≤ 1e-7, scaled by |x|).

@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct GatherScatterTests {
     static let cases: [(Int, Int)] = [(1, 1), (5, 7), (17, 16), (65, 33), (300, 192), (9, 200)]

@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 /// Every kernel that takes a pool gives bitwise the same outputs with no pool and with pools of
 /// 1, 2 and 3 threads, at 4096×192 (large enough that the parallel paths run: the row kernels split

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 
 /// Owns the raw buffers of one test; `release()` (call it in a `defer`) frees them all, which also
 /// keeps every buffer alive until the end of the test's scope.
@@ -58,8 +59,7 @@ func expectGradientClose(
     _ analytic: [Float], _ numeric: [Double], atol: Double = 2e-5, rtol: Double = 1e-4,
     _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    expectClose(analytic, numeric.map { Float($0) }, atol: Float(atol), rtol: Float(rtol), what(),
-                sourceLocation: sourceLocation)
+    expectClose(analytic, numeric, atol: atol, rtol: rtol, what(), sourceLocation: sourceLocation)
 }
 
 /// Σ w ⊙ v in Double.

@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 /// Double LayerNorm of every row (biased variance), for finite differences.
 private func layerNormDouble(_ x: [Double], _ gamma: [Double], _ beta: [Double], rows: Int, width: Int,

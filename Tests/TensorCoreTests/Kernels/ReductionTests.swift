@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct ReductionTests {
     /// Float SIMD sums of ≤ 200 terms in [-1, 1] against Double sums: |Δ| ≤ 1e-5 + 1e-5·|sum|.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 
 /// A key mask of `count` entries with about a third masked and at least one key allowed.
 private func randomMask(_ count: Int, tag: UInt32) -> [Bool] {
