@@ -21,7 +21,8 @@ struct StepProfile {
         let total = StepPhases.median(phases.map(\.total))
         let encoder = time(width: c.encoderWidth, heads: c.encoderHeads, sequence: c.encoderSequenceLength,
                            keyMask: batch.mask.encoderKeyMask)
-        let decoder = time(width: c.decoderWidth, heads: c.decoderHeads, sequence: c.decoderSequenceLength, keyMask: nil)
+        let decoder = time(width: c.decoderWidth, heads: c.decoderHeads, sequence: c.decoderSequenceLength,
+                           keyMask: nil)
         let (ed, dd) = (Double(c.encoderDepth), Double(c.decoderDepth))
         let encoderFLOPs = StepFLOPs.block(rows: b * c.encoderSequenceLength, sequence: c.encoderSequenceLength,
                                            samples: b, width: c.encoderWidth, ratio: c.mlpRatio)
@@ -43,8 +44,8 @@ struct StepProfile {
             let depth = name == "encoder" ? ed : dd
             rows += part.detail.map { ("  \(name) \($0.0) (fwd+bwd)", depth * $0.1, depth * $0.2) }
         }
-        print("[profile] threads \(threads): step \(String(format: "%.1f", total * 1e3)) ms "
-              + "(forward \(String(format: "%.1f", forward * 1e3)), backward \(String(format: "%.1f", backward * 1e3)))")
+        print(String(format: "[profile] threads %d: step %.1f ms (forward %.1f, backward %.1f)", threads,
+                     total * 1e3, forward * 1e3, backward * 1e3))
         for (name, seconds, work) in rows {
             let rate = work > 0 ? String(format: "%7.1f GFLOP/s", work / seconds / 1e9) : ""
             print("[profile]   " + name.padding(toLength: 62, withPad: " ", startingAt: 0)
@@ -74,8 +75,9 @@ struct StepProfile {
         }
         var layout = ParameterLayout()
         let k = c.imagesPerSample, s = c.encoderSequenceLength
-        let shapes = [(b * k * c.maxVisiblePatches, c.patchDimension, c.encoderWidth),
-                      (b * s, c.encoderWidth, c.decoderWidth), (b * k * c.patchesPerImage, c.decoderWidth, c.patchDimension)]
+        let shapes = [(b * k * c.maxVisiblePatches, c.patchDimension, c.encoderWidth),    // (rows, in, out)
+                      (b * s, c.encoderWidth, c.decoderWidth),
+                      (b * k * c.patchesPerImage, c.decoderWidth, c.patchDimension)]
         let linears = shapes.enumerated().map { Linear(name: "l\($0.offset)", inFeatures: $0.element.1,
                                                        outFeatures: $0.element.2, layout: &layout) }
         let context = LayerContext(arena: ParameterArena(layout: layout, seed: 7), pool: pool)

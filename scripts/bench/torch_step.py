@@ -257,10 +257,9 @@ def main():
         with open(args.write_geometry, "w") as handle:
             json.dump(geometry, handle)
     counts = [c[0] for c in geometry["visibleCounts"]]
-    print(json.dumps(dict(impl="torch", geometry=dict(pairs=args.pairs, mean_iou=round(statistics.mean(geometry["iou"]), 4),
-                                                      visible_min=min(counts), visible_max=max(counts),
-                                                      visible_mean=round(statistics.mean(counts), 3)),
-                          torch=torch.__version__)), flush=True)
+    summary = dict(pairs=args.pairs, mean_iou=round(statistics.mean(geometry["iou"]), 4), visible_min=min(counts),
+                   visible_max=max(counts), visible_mean=round(statistics.mean(counts), 3))
+    print(json.dumps(dict(impl="torch", geometry=summary, torch=torch.__version__)), flush=True)
     step, forward_backward = make_step(cfg, geometry, args.seed)
     if args.flops:
         from torch.utils.flop_counter import FlopCounterMode
