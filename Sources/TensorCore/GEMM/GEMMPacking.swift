@@ -38,7 +38,15 @@ func packBPanel(_ b: GEMMOperand, p0: Int, kc: Int, j0: Int, cols: Int, into dst
 func packAPanel(_ a: GEMMOperand, i0: Int, rows: Int, p0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>) {
     let mr = GEMMMicroKernel.mr
     if rows < mr { dst.update(repeating: 0, count: kc * mr) }
-    if a.rowStride == 1 {
+    if a.rowStride == 1 && rows == mr && mr == 8 {
+        // A stored transposed (TN), full panel: for each p the panel's 8 rows are one contiguous run,
+        // moved as one 8-float vector (the element-wise loop below was ~7 % of a training step).
+        let raw = UnsafeMutableRawPointer(dst)
+        for p in 0..<kc {
+            let src = UnsafeRawPointer(a.pointer(row: i0, col: p0 + p))
+            raw.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), toByteOffset: p &* 32, as: SIMD8<Float>.self)
+        }
+    } else if a.rowStride == 1 {
         // A stored transposed (TN): for each p the panel's rows are contiguous.
         for p in 0..<kc {
             let src = a.pointer(row: i0, col: p0 + p)
