@@ -60,3 +60,23 @@ func packAPanel(_ a: GEMMOperand, i0: Int, rows: Int, p0: Int, kc: Int, into dst
         }
     }
 }
+
+/// Two full MR-row panels of a transposed op(A) (TN, `a.rowStride == 1`) in one sweep: rows
+/// i0..<i0+mr into `dst`, rows i0+mr..<i0+2·mr into `next`, same layout as `packAPanel`. For each p the
+/// 2·mr rows are one contiguous run (one cache line for mr = 8), so A is read once instead of twice.
+func packAPanelPair(_ a: GEMMOperand, i0: Int, p0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>,
+                    next: UnsafeMutablePointer<Float>) {
+    let mr = GEMMMicroKernel.mr
+    precondition(a.rowStride == 1, "packAPanelPair: A must be stored transposed (TN)")
+    guard mr == 8 else {
+        packAPanel(a, i0: i0, rows: mr, p0: p0, kc: kc, into: dst)
+        packAPanel(a, i0: i0 + mr, rows: mr, p0: p0, kc: kc, into: next)
+        return
+    }
+    let first = UnsafeMutableRawPointer(dst), second = UnsafeMutableRawPointer(next)
+    for p in 0..<kc {
+        let run = UnsafeRawPointer(a.pointer(row: i0, col: p0 + p)).loadUnaligned(as: SIMD16<Float>.self)
+        first.storeBytes(of: run.lowHalf, toByteOffset: p &* 32, as: SIMD8<Float>.self)
+        second.storeBytes(of: run.highHalf, toByteOffset: p &* 32, as: SIMD8<Float>.self)
+    }
+}
