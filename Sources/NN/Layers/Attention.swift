@@ -54,8 +54,9 @@ public struct Attention: Sendable {
             }
         }
         let qkvOut = qkv.forward(x, context)
-        let probabilities = Tensor(zeros: [geometry.batch, heads, geometry.sequence, geometry.sequence])
-        let headsOut = Tensor(zeros: x.shape)
+        // Both are written in full below (softmax writes every entry, each head its own columns of O).
+        let probabilities = Tensor(uninitialized: [geometry.batch, heads, geometry.sequence, geometry.sequence])
+        let headsOut = Tensor(uninitialized: x.shape)
         // Raw scores per thread: the softmax reads them and writes P (in place it would not vectorise).
         let scores = perThreadScratch(context.pool, floats: geometry.sequence * geometry.sequence)
         qkvOut.withUnsafeBufferPointer { qkvBuffer in

@@ -33,8 +33,8 @@ public struct LayerNorm: Sendable {
     /// x: [..., width]; returns a new tensor of x's shape and the row statistics.
     public func forward(_ x: Tensor, _ context: LayerContext) -> (Tensor, LayerNormCache) {
         let rows = rowCount(x)
-        let y = Tensor(zeros: x.shape)
-        let cache = LayerNormCache(mean: Tensor(zeros: [rows]), rstd: Tensor(zeros: [rows]))
+        let y = Tensor(uninitialized: x.shape)                 // every output is written below
+        let cache = LayerNormCache(mean: Tensor(uninitialized: [rows]), rstd: Tensor(uninitialized: [rows]))
         let arena = context.arena
         x.withUnsafeBufferPointer { xb in
             arena.parameter(weight).withUnsafeBufferPointer { gb in

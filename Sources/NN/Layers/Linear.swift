@@ -29,15 +29,21 @@ public struct Linear: Sendable {
 
     /// Y = X·Wᵀ + b. x: any shape [..., in]; returns a new tensor [..., out].
     public func forward(_ x: Tensor, _ context: LayerContext) -> Tensor {
+        forward(x, addingBias: true, context)
+    }
+
+    /// Y = X·Wᵀ, plus b when `addingBias` (false: the caller fuses the bias into its next pass, as
+    /// `MLP` does with the GELU). x: any shape [..., in]; returns a new tensor [..., out].
+    public func forward(_ x: Tensor, addingBias: Bool, _ context: LayerContext) -> Tensor {
         let rows = rowCount(x, "x")
-        let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])   // the GEMM overwrites it
         let w = context.arena.parameter(weight)
         x.withUnsafeBufferPointer { xb in
             w.withUnsafeBufferPointer { wb in
                 y.withUnsafeMutableBufferPointer { yb in
                     gemm(.nt, m: rows, n: outFeatures, k: inFeatures, a: xb, lda: inFeatures, b: wb, ldb: inFeatures,
                          c: yb, ldc: outFeatures, accumulate: false, pool: context.pool)
-                    if let bias {
+                    if let bias, addingBias {
                         context.arena.parameter(bias).withUnsafeBufferPointer { bb in
                             biasAddForward(yb, bias: bb, rows: rows, columns: outFeatures, pool: context.pool)
                         }
@@ -52,7 +58,10 @@ public struct Linear: Sendable {
 
     /// Gradients of Y = X·Wᵀ + b, all **accumulated**: dX += dY·W (skipped when `dX` is nil),
     /// dW += dYᵀ·X, db += Σ_rows dY. x: the forward input [..., in]; dY [..., out]; dX like x.
-    public func backward(x: Tensor, dY: Tensor, dX: Tensor?, _ context: LayerContext) {
+    /// `overwritingDX`: dX = dY·W instead (dX may then be uninitialised). `includingBias: false` leaves
+    /// db to the caller (who fused it into another pass).
+    public func backward(x: Tensor, dY: Tensor, dX: Tensor?, _ context: LayerContext,
+                         overwritingDX: Bool = false, includingBias: Bool = true) {
         let rows = rowCount(x, "x")
         precondition(dY.count == rows * outFeatures && dY.shape.last == outFeatures,
                      "Linear: dY has shape \(dY.shape), expected \(Array(x.shape.dropLast()) + [outFeatures])")
@@ -63,7 +72,7 @@ public struct Linear: Sendable {
                 arena.parameter(weight).withUnsafeBufferPointer { wb in
                     dX.withUnsafeMutableBufferPointer { db in
                         gemm(.nn, m: rows, n: inFeatures, k: outFeatures, a: gb, lda: outFeatures, b: wb,
-                             ldb: inFeatures, c: db, ldc: inFeatures, accumulate: true, pool: pool)
+                             ldb: inFeatures, c: db, ldc: inFeatures, accumulate: !overwritingDX, pool: pool)
                     }
                 }
             }
@@ -73,7 +82,7 @@ public struct Linear: Sendable {
                          ldb: inFeatures, c: dwb, ldc: inFeatures, accumulate: true, pool: pool)
                 }
             }
-            if let bias {
+            if let bias, includingBias {
                 arena.gradient(bias).withUnsafeMutableBufferPointer { dbb in
                     biasAddBackward(dY: gb, dBias: dbb, rows: rows, columns: outFeatures, pool: pool)
                 }

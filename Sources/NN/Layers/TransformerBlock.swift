@@ -41,12 +41,12 @@ public struct TransformerBlock: Sendable {
     /// Returns dX = ∂L/∂x (a new tensor) and **accumulates** every parameter gradient. dY: [B, S, D].
     public func backward(_ cache: BlockCache, dY: Tensor, _ context: LayerContext) -> Tensor {
         precondition(dY.shape == cache.x.shape, "TransformerBlock: dY \(dY.shape) must match x \(cache.x.shape)")
-        let dN2 = Tensor(zeros: dY.shape)
-        mlp.backward(cache.mlp, dY: dY, dX: dN2, context)
+        let dN2 = Tensor(uninitialized: dY.shape)
+        mlp.backward(cache.mlp, dY: dY, dX: dN2, context, overwritingDX: true)
         let dX1 = dY.copy()                                 // residual path
         norm2.backward(x: cache.x1, cache: cache.norm2, dY: dN2, dX: dX1, context)
-        let dN1 = Tensor(zeros: dY.shape)
-        attention.backward(cache.attention, dY: dX1, dX: dN1, context)
+        let dN1 = Tensor(uninitialized: dY.shape)
+        attention.backward(cache.attention, dY: dX1, dX: dN1, context, overwritingDX: true)
         let dX = dX1.copy()                                 // residual path
         norm1.backward(x: cache.x, cache: cache.norm1, dY: dN1, dX: dX, context)
         return dX

@@ -10,7 +10,8 @@ func runGEMM(_ problem: GEMMProblem, pool: ThreadPool?) {
     let mr = GEMMMicroKernel.mr, nr = GEMMMicroKernel.nr
     let plan = GEMMBlocking(problem.layout, m: problem.m, n: problem.n, k: problem.k)
     let threads = pool?.threadCount ?? 1
-    let scratch = GEMMScratch(bFloats: plan.kc * plan.nc, threadFloats: plan.kc * mr + mr * nr, threads: threads)
+    let scratch = GEMMScratch(bFloats: plan.kc * plan.nc, threadFloats: 2 * plan.kc * mr + mr * nr,
+                              threads: threads)
     defer { scratch.free() }
 
     let rowTasks = ceilDiv(problem.m, plan.rowsPerTask)
@@ -55,8 +56,9 @@ private func runTask(_ problem: GEMMProblem, _ block: GEMMBlock, plan: GEMMBlock
                      rows: Range<Int>, panels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
     let mr = GEMMMicroKernel.mr, nr = GEMMMicroKernel.nr
     let kc = block.kc
-    let aPanel = scratch
-    let edgeTile = scratch + kc * mr
+    let aPanel = scratch, nextAPanel = scratch + kc * mr
+    let edgeTile = scratch + 2 * kc * mr
+    var nextPacked = false              // nextAPanel holds the panel at i (packed with the one before)
     for i in stride(from: rows.lowerBound, to: rows.upperBound, by: mr) {
         let panelRows = min(mr, rows.upperBound - i)
         var aPointer = UnsafePointer(aPanel), aRow = 1, aStep = mr
@@ -64,6 +66,13 @@ private func runTask(_ problem: GEMMProblem, _ block: GEMMBlock, plan: GEMMBlock
             aPointer = problem.a.pointer(row: i, col: block.pc)
             aRow = problem.a.rowStride
             aStep = problem.a.colStride
+        } else if nextPacked {
+            aPointer = UnsafePointer(nextAPanel)
+            nextPacked = false
+        } else if problem.a.rowStride == 1 && rows.upperBound - i >= 2 * mr {
+            // Transposed A (TN): two panels per sweep read each cache line of A once, not twice.
+            packAPanelPair(problem.a, i0: i, p0: block.pc, kc: kc, into: aPanel, next: nextAPanel)
+            nextPacked = true
         } else {
             packAPanel(problem.a, i0: i, rows: panelRows, p0: block.pc, kc: kc, into: aPanel)
         }

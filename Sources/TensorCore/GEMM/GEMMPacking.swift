@@ -38,7 +38,15 @@ func packBPanel(_ b: GEMMOperand, p0: Int, kc: Int, j0: Int, cols: Int, into dst
 func packAPanel(_ a: GEMMOperand, i0: Int, rows: Int, p0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>) {
     let mr = GEMMMicroKernel.mr
     if rows < mr { dst.update(repeating: 0, count: kc * mr) }
-    if a.rowStride == 1 {
+    if a.rowStride == 1 && rows == mr && mr == 8 {
+        // A stored transposed (TN), full panel: for each p the panel's 8 rows are one contiguous run,
+        // moved as one 8-float vector (the element-wise loop below was ~7 % of a training step).
+        let raw = UnsafeMutableRawPointer(dst)
+        for p in 0..<kc {
+            let src = UnsafeRawPointer(a.pointer(row: i0, col: p0 + p))
+            raw.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), toByteOffset: p &* 32, as: SIMD8<Float>.self)
+        }
+    } else if a.rowStride == 1 {
         // A stored transposed (TN): for each p the panel's rows are contiguous.
         for p in 0..<kc {
             let src = a.pointer(row: i0, col: p0 + p)
@@ -50,5 +58,25 @@ func packAPanel(_ a: GEMMOperand, i0: Int, rows: Int, p0: Int, kc: Int, into dst
         for p in 0..<kc {
             for r in 0..<rows { dst[p &* mr &+ r] = src[r &* lda &+ p] }
         }
+    }
+}
+
+/// Two full MR-row panels of a transposed op(A) (TN, `a.rowStride == 1`) in one sweep: rows
+/// i0..<i0+mr into `dst`, rows i0+mr..<i0+2·mr into `next`, same layout as `packAPanel`. For each p the
+/// 2·mr rows are one contiguous run (one cache line for mr = 8), so A is read once instead of twice.
+func packAPanelPair(_ a: GEMMOperand, i0: Int, p0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>,
+                    next: UnsafeMutablePointer<Float>) {
+    let mr = GEMMMicroKernel.mr
+    precondition(a.rowStride == 1, "packAPanelPair: A must be stored transposed (TN)")
+    guard mr == 8 else {
+        packAPanel(a, i0: i0, rows: mr, p0: p0, kc: kc, into: dst)
+        packAPanel(a, i0: i0 + mr, rows: mr, p0: p0, kc: kc, into: next)
+        return
+    }
+    let first = UnsafeMutableRawPointer(dst), second = UnsafeMutableRawPointer(next)
+    for p in 0..<kc {
+        let run = UnsafeRawPointer(a.pointer(row: i0, col: p0 + p)).loadUnaligned(as: SIMD16<Float>.self)
+        first.storeBytes(of: run.lowHalf, toByteOffset: p &* 32, as: SIMD8<Float>.self)
+        second.storeBytes(of: run.highHalf, toByteOffset: p &* 32, as: SIMD8<Float>.self)
     }
 }

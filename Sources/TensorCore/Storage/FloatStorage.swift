@@ -1,4 +1,4 @@
-/// Owned, 64-byte aligned, zero-initialised float memory.
+/// Owned, 64-byte aligned float memory, zero-initialised unless made with `init(uninitializedCount:)`.
 ///
 /// The single owner of one allocation: freed in `deinit`. `Tensor` values share a storage by
 /// reference and never hand the raw pointer out except through `withUnsafe...` closures.
@@ -20,9 +20,20 @@ public final class FloatStorage: @unchecked Sendable {
         base = raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
     }
 
+    /// Allocates `count` floats **without** setting them: for outputs that a kernel overwrites in full
+    /// before anything reads them (a GEMM with `accumulate: false`, an elementwise `into:` output). Skipping
+    /// the zero fill saves one pass over the memory. Never use it for a buffer that is accumulated into.
+    public init(uninitializedCount count: Int) {
+        precondition(count >= 0, "FloatStorage: negative count \(count)")
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: Self.alignment)
+        base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
     /// Allocates a copy of `values`.
     public convenience init<C: Collection>(copying values: C) where C.Element == Float {
-        self.init(count: values.count)
+        self.init(uninitializedCount: values.count)
         _ = UnsafeMutableBufferPointer(start: base, count: count).initialize(from: values)
     }
 

@@ -18,6 +18,15 @@ public struct Tensor: @unchecked Sendable {
         self.storage = FloatStorage(count: shape.reduce(1, *))
     }
 
+    /// A tensor whose elements are **not** initialised (see `FloatStorage(uninitializedCount:)`): only for
+    /// outputs that are overwritten in full before they are read, never for accumulation targets.
+    public init(uninitialized shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        self.shape = shape
+        self.offset = 0
+        self.storage = FloatStorage(uninitializedCount: shape.reduce(1, *))
+    }
+
     /// A tensor holding a copy of `values`, which must have exactly `shape.product` elements.
     public init(shape: [Int], values: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
@@ -100,7 +109,11 @@ public struct Tensor: @unchecked Sendable {
 
     /// An independent copy (new storage).
     public func copy() -> Tensor {
-        withUnsafeBufferPointer { Tensor(shape: shape, values: Array($0)) }
+        let out = Tensor(uninitialized: shape)
+        withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in _ = target.update(fromContentsOf: source) }
+        }
+        return out
     }
 
     // MARK: - Memory access
