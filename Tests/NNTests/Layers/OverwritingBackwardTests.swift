@@ -1,6 +1,7 @@
 import NN
 import Testing
 import TensorCore
+import TestSupport
 
 /// The fast paths that skip zero fills: `overwritingDX` backward into a NaN-filled dX gives what the
 /// accumulating backward gives into a zeroed dX (and the same parameter gradients); Linear's bias

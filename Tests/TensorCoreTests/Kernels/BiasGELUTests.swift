@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite struct BiasGELUTests {
     /// Forward against the Double reference: H exactly (one float add), A to 1e-6 + 1e-6·|A|.
@@ -22,7 +23,7 @@ import TensorCore
         biasGELUBackward(hFast.readOnly, gradient: gFast, dBias: dbFast, rows: rows, columns: columns)
         biasGELUBackwardReference(hFast.readOnly, gradient: gSlow, dBias: dbSlow, rows: rows, columns: columns)
         expectClose(gFast.array, gSlow.array, atol: 2e-6, rtol: 1e-5, "gelu backward dH \(rows)×\(columns)")
-        expectClose(dbFast.array, dbSlow.array, atol: 1e-5, rtol: 1e-5 * Float(rows), "dBias \(rows)×\(columns)")
+        expectClose(dbFast.array, dbSlow.array, atol: 1e-5, rtol: 1e-5 * Double(rows), "dBias \(rows)×\(columns)")
     }
 
     /// The fused passes give bitwise what the unfused sequence gives: `biasAddForward` + `geluForward`,
