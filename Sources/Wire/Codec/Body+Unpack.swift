@@ -70,7 +70,8 @@ extension Welcome {
 
 extension Heartbeat {
     static func unpack(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> Heartbeat {
-        try CCodec.unpack(Neighbormae__V1__Heartbeat.self, bytes, part: .body, type: .heartbeat) { c throws(WireError) in
+        try CCodec.unpack(Neighbormae__V1__Heartbeat.self, bytes, part: .body,
+                          type: .heartbeat) { c throws(WireError) in
             let value = Heartbeat(
                 workerID: c.worker_id, committedStep: c.committed_step, unixMs: c.unix_ms,
                 stateSHA256: try CRead.bytes(c.state_sha256, "state_sha256", part: .body))
@@ -197,5 +198,5 @@ func checkNonNegative(_ value: Double, _ field: String) throws(WireError) {
 /// A file name inside a checkpoint directory: not empty, no path separators, not "." or "..".
 func checkFileName(_ name: String, _ field: String) throws(WireError) {
     try check(!name.isEmpty && name != "." && name != ".." && !name.contains("/") && name.utf8.count <= 255,
-              "\(field) \"\(name)\" is not a plain file name")
+              "\(field) \(String(name.prefix(64)).debugDescription) is not a plain file name")
 }

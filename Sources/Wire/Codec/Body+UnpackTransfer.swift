@@ -36,7 +36,8 @@ extension StateChunk {
 
 extension StateDone {
     static func unpack(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> StateDone {
-        try CCodec.unpack(Neighbormae__V1__StateDone.self, bytes, part: .body, type: .stateDone) { c throws(WireError) in
+        try CCodec.unpack(Neighbormae__V1__StateDone.self, bytes, part: .body,
+                          type: .stateDone) { c throws(WireError) in
             let value = StateDone(step: c.step, totalBytes: c.total_bytes,
                                   sha256: try CRead.bytes(c.sha256, "sha256", part: .body))
             try checkDigest(value.sha256, "StateDone.sha256")
