@@ -1,9 +1,17 @@
-// MARK: - CRC32C (Castagnoli), slicing-by-8
+import WireC
+
+// MARK: - CRC32C (Castagnoli): SSE4.2 instruction when present, slicing-by-8 tables otherwise
 
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `bytes`, continuing from `seed`
 /// (the CRC of the bytes before; 0 to start). `crc32c("123456789") == 0xE3069283`.
 public func crc32c(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
-    CRC32CTable.shared.update(~seed, bytes) ^ 0xFFFF_FFFF
+    guard CRC32CTable.hardware, let start = bytes.baseAddress else { return crc32cPortable(bytes, seed: seed) }
+    return ~wire_crc32c_hardware_update(~seed, start, bytes.count)
+}
+
+/// The table implementation (slicing-by-8), used when the CPU has no SSE4.2; public for tests.
+public func crc32cPortable(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    ~CRC32CTable.shared.update(~seed, bytes)
 }
 
 /// Convenience over an array.
@@ -24,6 +32,8 @@ public func crc32cBitwise(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
 /// Eight 256-entry tables for slicing-by-8, built once (immutable, so safe to share).
 struct CRC32CTable: Sendable {
     static let shared = CRC32CTable()
+    /// Whether the SSE4.2 crc32 instruction is available (checked once).
+    static let hardware = wire_crc32c_hardware_available() != 0
 
     /// table[k * 256 + b]: CRC of byte b followed by k zero bytes.
     let table: [UInt32]

@@ -17,13 +17,22 @@ struct CRC32CTests {
         #expect(crc32c([]) == 0)
     }
 
-    @Test("slicing-by-8 equals the bitwise reference for every length 0...100 and every seed tried",
+    @Test("hardware and slicing-by-8 paths equal the bitwise reference for lengths 0...100 and several seeds",
           arguments: [UInt32(0), 1, 0xE306_9283, .max])
     func slicingMatchesReference(seed: UInt32) {
         for length in 0...100 {
             let bytes = randomBytes(length, seed: UInt64(length) + 17)
-            #expect(crc32c(bytes, seed: seed) == crc32cBitwise(bytes, seed: seed), "length \(length)")
+            let reference = crc32cBitwise(bytes, seed: seed)
+            #expect(crc32c(bytes, seed: seed) == reference, "length \(length)")
+            #expect(bytes.withUnsafeBytes { crc32cPortable($0, seed: seed) } == reference, "length \(length)")
         }
+    }
+
+    @Test("large buffer: both paths agree (unaligned start, 1 MiB)")
+    func largeBuffer() {
+        let bytes = randomBytes(1 << 20, seed: 9)
+        let portable = bytes.withUnsafeBytes { crc32cPortable(UnsafeRawBufferPointer(rebasing: $0[3...])) }
+        #expect(crc32c(Array(bytes[3...])) == portable)
     }
 
     @Test("seed chaining: crc of a split buffer equals crc of the whole")
