@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-// MARK: - Writes the seed corpus: one valid multipart message per sample body (both run-id modes)
+// MARK: - Writes the seed corpus: per sample body, a multi-frame, a single-frame and a body-mode input
 
 @main
 struct GenerateSeeds {
@@ -30,7 +30,12 @@ struct GenerateSeeds {
             let name = "\(arguments[1])/\(String(index, radix: 10))-\(body.type)"
             write(FuzzFormat.serialize(frames, expectRun: true), to: name + ".multi")
             write([0] + frames[0], to: name + ".single")
-            written += 2
+            let bodySeed = FuzzFormat.serializeBody(type: body.type, step: step, body: body.packed())
+            let wrapped = bodySeed.withUnsafeBytes { FuzzFormat.frames($0) }
+            precondition((try? WireCodec.decode(frames: wrapped.frames, expectedRunID: FuzzFormat.runID)) != nil
+                         || !payload.isEmpty, "body seed \(index) (\(body.type)) does not decode")
+            write(bodySeed, to: name + ".body")
+            written += 3
         }
         print("[wire-seeds] wrote \(written) seeds to \(arguments[1])")
     }
