@@ -77,6 +77,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "EOData", targets: ["EOData"]),
         .library(name: "NeighborMAE", targets: ["NeighborMAE"]),
+        .library(name: "Wire", targets: ["Wire"]),
         .executable(name: "neighbormae", targets: ["NeighborMAECLI"]),
         .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
@@ -106,6 +107,12 @@ let package = Package(
                 dependencies: ["TensorCore", "CGDAL", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: numeric),
         .testTarget(name: "EODataTests", dependencies: ["EOData", "TensorCore"], swiftSettings: numeric),
+
+        // MARK: Wire protocol (protobuf-c schema in protos/, generated C committed; scripts/gen-protos)
+        .systemLibrary(name: "CProtobufC", providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(name: "WireC", dependencies: ["CProtobufC"]),
+        .target(name: "Wire", dependencies: ["WireC", "CProtobufC"], swiftSettings: numeric),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: numeric),
 
         // MARK: Training
         .target(name: "Training", dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData"], swiftSettings: numeric),

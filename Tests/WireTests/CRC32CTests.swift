@@ -1,0 +1,46 @@
+import Testing
+import Wire
+
+@Suite("CRC32C")
+struct CRC32CTests {
+    @Test("standard check value: crc32c(\"123456789\") == 0xE3069283")
+    func checkValue() {
+        let bytes = Array("123456789".utf8)
+        #expect(crc32c(bytes) == 0xE306_9283)
+        #expect(crc32cBitwise(bytes) == 0xE306_9283)
+    }
+
+    @Test("RFC 3720 vectors: 32 zero bytes and 32 0xFF bytes")
+    func iscsiVectors() {
+        #expect(crc32c([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(crc32c([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(crc32c([]) == 0)
+    }
+
+    @Test("hardware and slicing-by-8 paths equal the bitwise reference for lengths 0...100 and several seeds",
+          arguments: [UInt32(0), 1, 0xE306_9283, .max])
+    func slicingMatchesReference(seed: UInt32) {
+        for length in 0...100 {
+            let bytes = randomBytes(length, seed: UInt64(length) + 17)
+            let reference = crc32cBitwise(bytes, seed: seed)
+            #expect(crc32c(bytes, seed: seed) == reference, "length \(length)")
+            #expect(bytes.withUnsafeBytes { crc32cPortable($0, seed: seed) } == reference, "length \(length)")
+        }
+    }
+
+    @Test("large buffer: both paths agree (unaligned start, 1 MiB)")
+    func largeBuffer() {
+        let bytes = randomBytes(1 << 20, seed: 9)
+        let portable = bytes.withUnsafeBytes { crc32cPortable(UnsafeRawBufferPointer(rebasing: $0[3...])) }
+        #expect(crc32c(Array(bytes[3...])) == portable)
+    }
+
+    @Test("seed chaining: crc of a split buffer equals crc of the whole")
+    func chaining() {
+        let bytes = randomBytes(1000, seed: 5)
+        for split in [0, 1, 13, 500, 999, 1000] {
+            let first = crc32c(Array(bytes[..<split]))
+            #expect(crc32c(Array(bytes[split...]), seed: first) == crc32c(bytes))
+        }
+    }
+}
