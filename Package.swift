@@ -78,6 +78,7 @@ let package = Package(
         .library(name: "EOData", targets: ["EOData"]),
         .library(name: "NeighborMAE", targets: ["NeighborMAE"]),
         .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Comm", targets: ["Comm"]),
         .executable(name: "neighbormae", targets: ["NeighborMAECLI"]),
         .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
@@ -113,6 +114,11 @@ let package = Package(
         .target(name: "WireC", dependencies: ["CProtobufC"]),
         .target(name: "Wire", dependencies: ["WireC", "CProtobufC"], swiftSettings: numeric),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: numeric),
+
+        // MARK: Transport (ZeroMQ wrapper, Transport protocol, security) and the gradient ring
+        .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        .target(name: "Comm", dependencies: ["CZeroMQ", "Wire", "TensorCore"], swiftSettings: numeric),
+        .testTarget(name: "CommTests", dependencies: ["Comm", "Wire", "TestSupport"], swiftSettings: numeric),
 
         // MARK: Training
         .target(name: "Training", dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData"], swiftSettings: numeric),
