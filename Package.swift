@@ -121,7 +121,9 @@ let package = Package(
         .testTarget(name: "CommTests", dependencies: ["Comm", "Wire", "TestSupport"], swiftSettings: numeric),
 
         // MARK: Training
-        .target(name: "Training", dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData"], swiftSettings: numeric),
+        .target(name: "Training",
+                dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: numeric),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore"],
                     swiftSettings: numeric),
 
