@@ -24,6 +24,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("mae-baseline"), help: "Single-image MAE baseline (K = 1).") var maeBaseline = false
     @Option(name: .customLong("picture-every"), help: "Steps between reconstruction pictures (0 = never).")
     var pictureEvery = TrainingConfig().pictureEvery
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0 = only at the end).")
+    var checkpointEvery = TrainingConfig().checkpointEvery
+    @Flag(help: "Continue from the newest valid checkpoint in --run-dir (same config).") var resume = false
 
     func run() throws {
         var config = TrainingConfig()
@@ -35,6 +38,7 @@ struct TrainCommand: ParsableCommand {
         config.threads = threads
         config.seed = seed
         config.pictureEvery = pictureEvery
+        config.checkpointEvery = checkpointEvery
         guard let parsed = TrainingConfig.Objective(rawValue: objective) else {
             throw ValidationError("--objective must be weighted or plain, not \(objective)")
         }
@@ -48,7 +52,7 @@ struct TrainCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let trainer = try Trainer(config: config, runDirectory: URL(fileURLWithPath: runDirectory))
+        let trainer = try Trainer(config: config, runDirectory: URL(fileURLWithPath: runDirectory), resume: resume)
         print("[train] \(trainer.model.layout.parameterCount) parameters, \(config.steps) steps of "
               + "\(config.batchSize) pairs -> \(runDirectory)")
         try trainer.run { report in

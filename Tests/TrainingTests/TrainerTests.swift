@@ -93,6 +93,39 @@ import Training
         #expect(results[0] == results[2])
     }
 
+    /// A run interrupted after a checkpoint and resumed in a new Trainer ends bit-identical to an
+    /// uninterrupted run; a checkpoint of another run is refused.
+    @Test func resumeFromCheckpointIsBitIdentical() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scene = try Self.writeScene(in: folder)
+        var config = Self.config(scene: scene, steps: 6)
+        config.pictureEvery = 0
+        config.checkpointEvery = 3
+        let whole = try Trainer(config: config, runDirectory: folder.appendingPathComponent("whole"), log: { _ in })
+        try whole.run()
+
+        let interrupted = folder.appendingPathComponent("interrupted")
+        let first = try Trainer(config: config, runDirectory: interrupted, log: { _ in })
+        for _ in 0..<4 { try first.trainStep() }      // step 3 runs past the checkpoint and is lost
+        var lines: [String] = []
+        let resumed = try Trainer(config: config, runDirectory: interrupted, resume: true, log: { lines.append($0) })
+        #expect(resumed.nextStep == 3)
+        #expect(lines.contains { $0.contains("step-0000003") })
+        try resumed.run()
+        let bits = { (t: Trainer) in t.arena.parameters.withUnsafeBufferPointer { $0.map(\.bitPattern) } }
+        #expect(bits(resumed) == bits(whole))
+        #expect(resumed.state.sha256() == whole.state.sha256())
+        let steps = try MetricsLog.read(interrupted.appendingPathComponent("metrics.jsonl")).compactMap { $0["step"] as? Int }
+        #expect(steps == Array(0..<6), "every step logged exactly once across the interruption")
+
+        var other = config
+        other.seed += 1
+        #expect(throws: TrainingConfigError.self) {
+            try Trainer(config: other, runDirectory: interrupted, resume: true, log: { _ in })
+        }
+    }
+
     @Test func rejectsInconsistentConfigurations() throws {
         var config = TrainingConfig()
         config.pairs.tileSize = 32

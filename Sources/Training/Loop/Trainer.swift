@@ -32,12 +32,18 @@ public final class Trainer {
     public let shards: VirtualShards
     let pool: ThreadPool
     let metrics: MetricsLog
+    /// `<run>/checkpoints`.
+    public let checkpoints: CheckpointStore
     /// The next step to run (0-based).
     public private(set) var nextStep = 0
     /// Every report so far (for the loss picture).
     public private(set) var reports: [StepReport] = []
 
-    public init(config: TrainingConfig, runDirectory: URL) throws {
+    /// Opens a run directory. With `resume`, parameters, moments and the step come from the newest
+    /// valid checkpoint (older ones are tried when newer ones fail verification; each skip is printed),
+    /// which must have been written with the same model configuration and seed.
+    public init(config: TrainingConfig, runDirectory: URL, resume: Bool = false,
+                log: (String) -> Void = { print("[train] \($0)") }) throws {
         try config.validate()
         self.config = config
         self.runDirectory = runDirectory
@@ -56,7 +62,18 @@ public final class Trainer {
         shards = try VirtualShards(batchSize: config.batchSize, shardCount: config.virtualShards)
         model = NeighborMAEModel(config: config.model)
         arena = ParameterArena(layout: model.layout, seed: config.seed)
-        metrics = try MetricsLog(url: runDirectory.appendingPathComponent("metrics.jsonl"))
+        checkpoints = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"),
+                                      keep: config.keepCheckpoints)
+        let metricsURL = runDirectory.appendingPathComponent("metrics.jsonl")
+        if resume {
+            let loaded = try checkpoints.loadNewestValid(into: arena, log: log)
+            try Self.checkResumable(loaded, config: config)
+            nextStep = loaded.manifest.step
+            try MetricsLog.discardRecords(in: metricsURL, fromStep: nextStep)   // those steps run again
+            log("resumed from \(loaded.url.lastPathComponent): step \(nextStep), "
+                + "\(loaded.manifest.samplesConsumed) samples consumed")
+        }
+        metrics = try MetricsLog(url: metricsURL)
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -108,6 +125,32 @@ public final class Trainer {
         return report
     }
 
+    /// The durable state after the steps run so far.
+    public var state: TrainingState {
+        TrainingState(step: nextStep, samplesConsumed: nextStep * config.batchSize, arena: arena)
+    }
+
+    /// A checkpoint may only continue a run of the same model, seed and global batch: anything else
+    /// would silently train a different run.
+    static func checkResumable(_ loaded: LoadedCheckpoint, config: TrainingConfig) throws {
+        let saved = loaded.manifest.config
+        var differences: [String] = []
+        if saved.model != config.model { differences.append("model") }
+        if saved.seed != config.seed { differences.append("seed \(saved.seed) vs \(config.seed)") }
+        if saved.batchSize != config.batchSize || saved.virtualShards != config.virtualShards {
+            differences.append("batch \(saved.batchSize)/\(saved.virtualShards) vs \(config.batchSize)/\(config.virtualShards)")
+        }
+        if saved.pairs != config.pairs { differences.append("pairs") }
+        guard differences.isEmpty else {
+            throw TrainingConfigError.invalid("\(loaded.url.lastPathComponent) belongs to a different run ("
+                + differences.joined(separator: ", ") + "); hint: resume with the run's own config.json")
+        }
+        guard loaded.manifest.step <= config.steps else {
+            throw TrainingConfigError.invalid("\(loaded.url.lastPathComponent) is past the last step \(config.steps); "
+                                              + "hint: raise --steps to continue training")
+        }
+    }
+
     private func record(_ report: StepReport, forward: ModelForward) throws {
         let last = report.step + 1 == config.steps
         if report.step % config.logEvery == 0 || last {
@@ -116,6 +159,10 @@ public final class Trainer {
                 "lr": report.learningRate, "step_seconds": report.seconds, "pairs_per_s": report.pairsPerSecond,
                 "samples": report.samplesConsumed,
             ])
+        }
+        let checkpointDue = config.checkpointEvery > 0 && (report.step + 1) % config.checkpointEvery == 0
+        if checkpointDue || last {
+            try checkpoints.write(state, config: config)
         }
         if config.pictureEvery > 0 && (report.step % config.pictureEvery == 0 || last) {
             let picture = reconstructionPicture(forward, pairs: config.picturePairs, normPix: config.model.normPixLoss,

@@ -30,6 +30,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var pictureEvery = 100
     /// Pairs shown in each reconstruction picture.
     public var picturePairs = 4
+    /// Steps between checkpoints (0 = only at the end of the run), and how many to keep.
+    public var checkpointEvery = 100
+    public var keepCheckpoints = 3
 
     public enum Objective: String, Codable, Sendable {
         case weighted, plain
@@ -60,6 +63,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if threads < 0 { throw .invalid("threads \(threads) must be >= 0 (0 = one per CPU)") }
         if sources.isEmpty { throw .invalid("sources is empty; hint: give a GeoTIFF, a folder or a list file") }
         if logEvery < 1 { throw .invalid("logEvery \(logEvery) must be >= 1") }
+        if checkpointEvery < 0 || keepCheckpoints < 1 {
+            throw .invalid("checkpointEvery \(checkpointEvery) must be >= 0 and keepCheckpoints \(keepCheckpoints) >= 1")
+        }
         if pictureEvery < 0 || picturePairs < 1 {
             throw .invalid("pictureEvery \(pictureEvery) must be >= 0 and picturePairs \(picturePairs) >= 1")
         }

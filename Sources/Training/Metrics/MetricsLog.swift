@@ -32,6 +32,24 @@ public final class MetricsLog {
         try handle.write(contentsOf: line)
     }
 
+    /// Drops the records of steps at or after `step` (a resumed run repeats them), rewriting the file
+    /// through a temporary file and a rename so a crash keeps either the old or the new file whole.
+    public static func discardRecords(in url: URL, fromStep step: Int) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let kept = text.split(separator: "\n", omittingEmptySubsequences: true).filter { line in
+            guard let record = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                return false
+            }
+            return (record["step"] as? Int).map { $0 < step } ?? true
+        }
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+    }
+
     /// Reads every complete record of a metrics file (a torn last line is ignored).
     public static func read(_ url: URL) throws -> [[String: Any]] {
         let text = try String(contentsOf: url, encoding: .utf8)
