@@ -5,7 +5,8 @@ enum FuzzSamples {
 
     static let bodies: [Body] = [
         .join(Join(workerName: "node-1:100", buildFingerprint: "0.1.0 skylake-avx512", datasetFingerprint: digest,
-                   publicKey: [UInt8](repeating: 7, count: 32), threads: 2, samplesPerSecond: 12.5)),
+                   publicKey: [UInt8](repeating: 7, count: 32), threads: 2, samplesPerSecond: 12.5,
+                   dataEndpoint: "tcp://10.0.0.1:6001")),
         .welcome(Welcome(workerID: 2, runID: FuzzFormat.runID, membershipEpoch: 2, configJSON: "{\"v\":16}",
                          nextStep: 10, donorWorkerID: 1, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000)),
         .heartbeat(Heartbeat(workerID: 2, committedStep: 9, unixMs: 1_764_400_000_000, stateSHA256: digest)),

@@ -125,7 +125,9 @@ struct BadInputTests {
             .checkpointDone(CheckpointDone(step: 0, fileName: "../../etc/passwd", totalBytes: 1, sha256: digest)),
             .stateDone(StateDone(step: 0, totalBytes: 1, sha256: [1, 2])),
             .join(Join(workerName: "w", buildFingerprint: "b", datasetFingerprint: digest, threads: 0,
-                       samplesPerSecond: 1)),
+                       samplesPerSecond: 1, dataEndpoint: "ipc://ring")),
+            .join(Join(workerName: "w", buildFingerprint: "b", datasetFingerprint: digest, threads: 1,
+                       samplesPerSecond: 1, dataEndpoint: "")),
             .stateChunk(StateChunk(step: 0, totalBytes: 10, chunkIndex: 2, chunkCount: 2, offset: 0)),
         ]
         for body in bad {

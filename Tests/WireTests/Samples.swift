@@ -9,9 +9,10 @@ let key = [UInt8](repeating: 0xA5, count: 32)
 /// One typical value of every body, plus edge values (empty strings and arrays, extremes).
 let sampleBodies: [Body] = [
     .join(Join(workerName: "node-3:4242", buildFingerprint: "0.1.0 68b0721 skylake-avx512",
-               datasetFingerprint: digest, publicKey: key, threads: 2, samplesPerSecond: 31.5)),
+               datasetFingerprint: digest, publicKey: key, threads: 2, samplesPerSecond: 31.5,
+               dataEndpoint: "tcp://10.0.0.3:6001")),
     .join(Join(workerName: "", buildFingerprint: "", datasetFingerprint: digest, threads: .max,
-               samplesPerSecond: 0)),
+               samplesPerSecond: 0, dataEndpoint: "x")),
     .welcome(Welcome(workerID: 7, runID: sampleRun, membershipEpoch: 3, configJSON: "{\"model\":\"vit-tiny\"}",
                      nextStep: 120, donorWorkerID: 2, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000)),
     .welcome(Welcome(workerID: .max, runID: .zero, membershipEpoch: .max, configJSON: "", nextStep: 0,

@@ -16,10 +16,12 @@ public struct Join: Sendable, Equatable {
     public var threads: UInt32
     /// Measured speed for proportional shard assignment (finite, >= 0).
     public var samplesPerSecond: Double
+    /// Where the worker's ring receiver binds (its data-plane address); never empty.
+    public var dataEndpoint: String
 
     public init(workerName: String, protocolVersion: UInt32 = Envelope.currentProtocolVersion,
                 buildFingerprint: String, datasetFingerprint: [UInt8], publicKey: [UInt8] = [],
-                threads: UInt32, samplesPerSecond: Double) {
+                threads: UInt32, samplesPerSecond: Double, dataEndpoint: String) {
         self.workerName = workerName
         self.protocolVersion = protocolVersion
         self.buildFingerprint = buildFingerprint
@@ -27,6 +29,7 @@ public struct Join: Sendable, Equatable {
         self.publicKey = publicKey
         self.threads = threads
         self.samplesPerSecond = samplesPerSecond
+        self.dataEndpoint = dataEndpoint
     }
 }
 

@@ -40,6 +40,7 @@ extension Join {
         c.public_key = arena.binary(publicKey)
         c.threads = threads
         c.samples_per_second = samplesPerSecond
+        c.data_endpoint = arena.string(dataEndpoint)
         return CCodec.pack(&c)
     }
 }

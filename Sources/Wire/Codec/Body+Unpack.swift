@@ -36,13 +36,15 @@ extension Join {
                 buildFingerprint: try CRead.string(c.build_fingerprint, "build_fingerprint", part: .body),
                 datasetFingerprint: try CRead.bytes(c.dataset_fingerprint, "dataset_fingerprint", part: .body),
                 publicKey: try CRead.bytes(c.public_key, "public_key", part: .body),
-                threads: c.threads, samplesPerSecond: c.samples_per_second)
+                threads: c.threads, samplesPerSecond: c.samples_per_second,
+                dataEndpoint: try CRead.string(c.data_endpoint, "data_endpoint", part: .body))
             try check(value.protocolVersion == Envelope.currentProtocolVersion,
                       "Join.protocol_version \(value.protocolVersion) differs from the envelope's")
             try checkDigest(value.datasetFingerprint, "Join.dataset_fingerprint")
             try checkKey(value.publicKey, "Join.public_key")
             try check(value.threads >= 1, "Join.threads is 0")
             try checkNonNegative(value.samplesPerSecond, "Join.samples_per_second")
+            try check(!value.dataEndpoint.isEmpty, "Join.data_endpoint is empty")
             return value
         }
     }

@@ -914,7 +914,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__envelope__descriptor =
   (ProtobufCMessageInit) neighbormae__v1__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor neighbormae__v1__join__field_descriptors[7] =
+static const ProtobufCFieldDescriptor neighbormae__v1__join__field_descriptors[8] =
 {
   {
     "worker_name",
@@ -1000,9 +1000,22 @@ static const ProtobufCFieldDescriptor neighbormae__v1__join__field_descriptors[7
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "data_endpoint",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Neighbormae__V1__Join, data_endpoint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned neighbormae__v1__join__field_indices_by_name[] = {
   2,   /* field[2] = build_fingerprint */
+  7,   /* field[7] = data_endpoint */
   3,   /* field[3] = dataset_fingerprint */
   1,   /* field[1] = protocol_version */
   4,   /* field[4] = public_key */
@@ -1013,7 +1026,7 @@ static const unsigned neighbormae__v1__join__field_indices_by_name[] = {
 static const ProtobufCIntRange neighbormae__v1__join__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor neighbormae__v1__join__descriptor =
 {
@@ -1023,7 +1036,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__join__descriptor =
   "Neighbormae__V1__Join",
   "neighbormae.v1",
   sizeof(Neighbormae__V1__Join),
-  7,
+  8,
   neighbormae__v1__join__field_descriptors,
   neighbormae__v1__join__field_indices_by_name,
   1,  neighbormae__v1__join__number_ranges,

@@ -213,10 +213,14 @@ struct  Neighbormae__V1__Join
    * measured speed for proportional shard assignment (finite, >= 0)
    */
   double samples_per_second;
+  /*
+   * where the worker's ring receiver binds (tcp:// or ipc://); non-empty
+   */
+  char *data_endpoint;
 };
 #define NEIGHBORMAE__V1__JOIN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&neighbormae__v1__join__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
