@@ -127,6 +127,10 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore"],
                     swiftSettings: numeric),
 
+        // MARK: Coordinator and workers: pure state machines + thin shells
+        .target(name: "Cluster", dependencies: ["Training", "Comm", "Wire", "EOData", "NN"], swiftSettings: numeric),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore"], swiftSettings: numeric),
+
         // MARK: Command line
         .executableTarget(
             name: "NeighborMAECLI",

@@ -1,0 +1,27 @@
+import Comm
+
+// MARK: - A worker as the coordinator sees it
+
+/// One registered worker.
+public struct Member: Sendable, Equatable {
+    public enum Status: Sendable, Equatable {
+        /// Registered, waiting for the next step boundary to receive the state.
+        case waiting
+        /// A donor is streaming the state of `step`; active once its hash matches the donor's.
+        case receivingState(step: Int, donor: UInt32)
+        /// In the ring: gets plans and commits.
+        case active
+    }
+
+    public let id: UInt32
+    public let peer: PeerID
+    public let name: String
+    /// Where its ring receiver binds.
+    public let dataEndpoint: String
+    /// CURVE public key of its ring receiver (empty on ipc / insecure loopback); donors connect with it.
+    public let publicKey: [UInt8]
+    /// Measured speed (samples per second); shard quotas are proportional to it.
+    public var samplesPerSecond: Double
+    public var lastHeard: Millis
+    public var status: Status
+}
