@@ -1,0 +1,108 @@
+import Cluster
+import Testing
+import Wire
+
+/// The worker's state machine driven by scripted coordinator messages and shell reports.
+@Suite("Worker state machine")
+struct WorkerStateTests {
+    static let run = RunID(high: 1, low: 2)
+    static let initialHash = [UInt8](repeating: 0, count: 32)
+
+    static func message(_ body: Body, epoch: UInt64 = 2, step: UInt64 = 0) -> WorkerEvent {
+        .message(envelope: Envelope(type: body.type, runID: run, membershipEpoch: epoch, step: step), body: body)
+    }
+
+    static func welcome(nextStep: UInt64) -> WorkerEvent {
+        message(.welcome(Welcome(workerID: 4, runID: run, membershipEpoch: 1, configJSON: "{}", nextStep: nextStep,
+                                 donorWorkerID: 0, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000)))
+    }
+
+    static func plan(step: UInt64, epoch: UInt64 = 2) -> WorkerEvent {
+        message(.stepPlan(StepPlan(step: step, epoch: 0, learningRate: 0.5, virtualShardCount: 2, virtualShards: [1],
+                                   ringOrder: [3, 4], ringEndpoints: ["a", "b"], chunkBytes: 64, exact: true,
+                                   samplesConsumed: step * 8)), epoch: epoch, step: step)
+    }
+
+    static let reduced = StepOutcome.reduced(lossSum: 2, lossWeightSum: 4, maskedPixels: 9, shards: 1,
+                                             computeMs: 10, reduceMs: 2)
+
+    @Test("fresh worker: welcome, plan, report, commit, apply")
+    func happyPath() {
+        var w = WorkerState(committedSteps: 0, stateSHA256: Self.initialHash, now: 0)
+        let welcomed = w.on(Self.welcome(nextStep: 0), now: 10)
+        #expect(w.phase == .idle && w.workerID == 4)
+        #expect(welcomed.contains { if case .send(.heartbeat, _, _) = $0 { true } else { false } })
+        let run = w.on(Self.plan(step: 0), now: 20)
+        guard case let .runStep(plan, epoch)? = run.first else { Issue.record("no runStep: \(run)"); return }
+        #expect(plan.virtualShards == [1] && epoch == 2)
+        let report = w.on(.stepFinished(step: 0, epoch: 2, outcome: Self.reduced), now: 30)
+        guard case let .send(.stepDone(done), doneEpoch, _)? = report.first else { Issue.record("\(report)"); return }
+        #expect(done.ok && done.lossSum == 2 && done.shardsDone == 1 && doneEpoch == 2)
+        #expect(w.on(Self.message(.commit(Commit(step: 0))), now: 40) == [.applyUpdate(step: 0, learningRate: 0.5)])
+        _ = w.on(.updateApplied(step: 0, sha256: [1]), now: 50)
+        #expect(w.committedSteps == 1 && w.stateSHA256 == [1] && w.phase == .idle)
+    }
+
+    @Test("an abort discards the attempt; its late result is not reported; the re-plan runs")
+    func abort() {
+        var w = WorkerState(committedSteps: 0, stateSHA256: Self.initialHash, now: 0)
+        _ = w.on(Self.welcome(nextStep: 0), now: 0)
+        _ = w.on(Self.plan(step: 0, epoch: 2), now: 1)
+        let aborted = w.on(Self.message(.abort(Abort(step: 0, reason: "peer gone"))), now: 2)
+        #expect(aborted.contains(.discardStep(step: 0)) && w.phase == .idle)
+        #expect(w.on(.stepFinished(step: 0, epoch: 2, outcome: Self.reduced), now: 3).isEmpty)
+        let replan = w.on(Self.plan(step: 0, epoch: 3), now: 4)
+        #expect(replan.first == .runStep(StepPlan(step: 0, epoch: 0, learningRate: 0.5, virtualShardCount: 2,
+                                                  virtualShards: [1], ringOrder: [3, 4], ringEndpoints: ["a", "b"],
+                                                  chunkBytes: 64, exact: true, samplesConsumed: 0), epoch: 3))
+        #expect(w.committedSteps == 0)
+    }
+
+    @Test("a mid-run joiner waits for the donor's state, then reports its hash at once")
+    func joinMidRun() {
+        var w = WorkerState(committedSteps: 0, stateSHA256: Self.initialHash, now: 0)
+        #expect(w.on(Self.welcome(nextStep: 5), now: 0).contains(.expectState(step: 5)))
+        #expect(w.phase == .receivingState(step: 5))
+        let out = w.on(.stateReceived(step: 5, sha256: [7, 7]), now: 1)
+        #expect(out.contains { if case let .send(.heartbeat(beat), _, _) = $0 {
+            beat.committedStep == 5 && beat.stateSHA256 == [7, 7] && beat.workerID == 4 } else { false } })
+        #expect(w.phase == .idle && w.committedSteps == 5)
+    }
+
+    @Test("silence, eviction and out-of-step plans lead to a new join that keeps the state")
+    func rejoin() {
+        var w = WorkerState(committedSteps: 0, stateSHA256: Self.initialHash, now: 0)
+        #expect(w.on(.tick, now: 2001) == [.rejoin], "Join is retried without a Welcome")
+        _ = w.on(Self.welcome(nextStep: 0), now: 2100)
+        _ = w.on(Self.plan(step: 0), now: 2200)
+        let silent = w.on(.tick, now: 2200 + 10_001)
+        #expect(silent.contains(.discardStep(step: 0)) && silent.contains(.rejoin) && w.workerID == 0)
+        _ = w.on(Self.welcome(nextStep: 0), now: 20_000)
+        #expect(w.on(Self.plan(step: 3), now: 20_001).contains(.rejoin))
+        _ = w.on(Self.welcome(nextStep: 0), now: 20_002)
+        let evicted = w.on(Self.message(.error(ErrorReport(code: ErrorCode.notAMember, text: "join again"))),
+                           now: 20_003)
+        #expect(evicted.contains(.rejoin))
+        _ = w.on(Self.welcome(nextStep: 0), now: 20_004)
+        let refused = w.on(Self.message(.error(ErrorReport(code: ErrorCode.buildMismatch, text: "other build"))),
+                           now: 20_005)
+        #expect(refused.contains { if case .exit(2, _) = $0 { true } else { false } })
+    }
+
+    @Test("donating and checkpointing only from a committed idle state; SIGTERM leaves gracefully")
+    func donateAndLeave() {
+        var w = WorkerState(committedSteps: 0, stateSHA256: Self.initialHash, now: 0)
+        _ = w.on(Self.welcome(nextStep: 0), now: 0)
+        let request = StateTransferRequest(step: 0, joinerWorkerID: 9, joinerEndpoint: "ipc://j", joinerPublicKey: [],
+                                           chunkBytes: 1024)
+        #expect(w.on(Self.message(.stateTransferRequest(request)), now: 1) == [.streamState(request)])
+        var stale = request
+        stale.step = 4
+        #expect(!w.on(Self.message(.stateTransferRequest(stale)), now: 2).contains(.streamState(stale)))
+        _ = w.on(Self.plan(step: 0), now: 3)
+        let out = w.on(.terminate, now: 4)
+        #expect(out.contains(.discardStep(step: 0)))
+        #expect(out.contains(.send(body: .leave(Leave(workerID: 4, reason: "terminated (SIGTERM)")), epoch: 0, step: 0)))
+        #expect(out.last == .exit(code: 0, reason: "terminated") && w.phase == .exited)
+    }
+}
