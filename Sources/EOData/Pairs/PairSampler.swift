@@ -94,8 +94,37 @@ public final class PairSampler: Sendable {
     /// Writes sample g into `output` ([K, C, T, T], normalised) using this thread's `readers`.
     public func sample(_ position: Int, into output: UnsafeMutableBufferPointer<Float>,
                        readers: RasterReaders) throws(EODataError) -> SampleGeometry {
-        precondition(position >= 0, "PairSampler: negative sample position \(position)")
         precondition(output.count == sampleCount, "PairSampler: buffer of \(output.count), needs \(sampleCount)")
+        let (geometry, windows) = draw(position)
+        let anchor = Int(geometry.site.raster)
+        let plane = channels * tileSize * tileSize
+        for (k, rasterIndex) in geometry.rasters.enumerated() {
+            let raster = try readers.raster(rasterIndex)
+            let source = rasterIndex == anchor ? windows[k] : raster.info.geoTransform.window(of: geometry.mapBoxes[k])
+            let tile = UnsafeMutableBufferPointer(rebasing: output[(k * plane)..<((k + 1) * plane)])
+            try raster.read(window: source, outputWidth: tileSize, outputHeight: tileSize,
+                            resampling: config.resampling, into: tile)
+            normalise(tile, nodata: raster.info.nodata)
+            if k == 1 {
+                let rng = CounterRNG(seed: config.seed)
+                var jitterStream = rng.stream(UInt32(geometry.epoch), UInt32(geometry.index), RandomPurpose.jitter.rawValue)
+                var noiseStream = rng.stream(UInt32(geometry.epoch), UInt32(geometry.index), RandomPurpose.noise.rawValue)
+                config.jitter.apply(to: tile, jitterStream: &jitterStream, noiseStream: &noiseStream)
+            }
+        }
+        return geometry
+    }
+
+    /// Sample g's geometry (site, rasters, boxes, IoU) without reading any pixel: what `sample` returns.
+    /// Cheap, so every worker can compute the whole step's masked-pixel count (the loss denominator).
+    public func geometry(_ position: Int) -> SampleGeometry {
+        draw(position).geometry
+    }
+
+    /// Every random draw of sample g except photometric jitter: geometry plus the anchor-raster window
+    /// of each image.
+    private func draw(_ position: Int) -> (geometry: SampleGeometry, windows: [PixelWindow]) {
+        precondition(position >= 0, "PairSampler: negative sample position \(position)")
         let epoch = position / sites.count, index = position % sites.count
         let siteIndex = Int(permutation(epoch: epoch)[index])
         let site = sites.sites[siteIndex]
@@ -110,30 +139,20 @@ public final class PairSampler: Sendable {
         let choices = sites.candidates[siteIndex]
         let neighbour = Int(choices[neighbourStream.nextInt(below: choices.count)])
         let rasters = imagesPerSample == 1 ? [Int(site.raster)] : [Int(site.raster), neighbour]
-        let plane = channels * tileSize * tileSize
-        var mapBoxes: [Box] = []
-        for (k, rasterIndex) in rasters.enumerated() {
+        var mapBoxes: [Box] = [], windows: [PixelWindow] = []
+        for k in rasters.indices {
             var cropStream = stream(.crop(k))
             let size = Double(config.siteSize)
             let crop = config.crop.sample(height: size, width: size, stream: &cropStream)
             let window = PixelWindow(x: origin.x + crop.x, y: origin.y + crop.y, width: crop.width, height: crop.height)
-            let mapBox = anchor.geoTransform.box(of: window)
-            mapBoxes.append(mapBox)
-            let raster = try readers.raster(rasterIndex)
-            let source = rasterIndex == Int(site.raster) ? window : raster.info.geoTransform.window(of: mapBox)
-            let tile = UnsafeMutableBufferPointer(rebasing: output[(k * plane)..<((k + 1) * plane)])
-            try raster.read(window: source, outputWidth: tileSize, outputHeight: tileSize,
-                            resampling: config.resampling, into: tile)
-            normalise(tile, nodata: raster.info.nodata)
-            if k == 1 {
-                var jitterStream = stream(.jitter), noiseStream = stream(.noise)
-                config.jitter.apply(to: tile, jitterStream: &jitterStream, noiseStream: &noiseStream)
-            }
+            windows.append(window)
+            mapBoxes.append(anchor.geoTransform.box(of: window))
         }
         let boxes = imagesPerSample == 1 ? [Box.fullFrame] : pairFrame(mapBoxes)
         let overlap = imagesPerSample == 1 ? 0 : iou(mapBoxes[0], mapBoxes[1])
-        return SampleGeometry(position: position, epoch: epoch, index: index, site: site, rasters: rasters,
-                              mapBoxes: mapBoxes, boxes: boxes, iou: overlap)
+        let geometry = SampleGeometry(position: position, epoch: epoch, index: index, site: site, rasters: rasters,
+                                      mapBoxes: mapBoxes, boxes: boxes, iou: overlap)
+        return (geometry, windows)
     }
 
     /// The site's top-left corner shifted by U(−m, m) per axis (m = config.maxSiteShift), kept inside the raster.

@@ -23,4 +23,15 @@ public struct ShardBatch: Sendable {
         model = ModelBatch(images: pairs.images, boxes: boxes, mask: mask)
         maskedPixels = mask.maskedPixelCount(patchSize: config.patchSize)
     }
+
+    /// Masked pixels of the samples at `positions` from their geometry alone (no pixels read): what
+    /// `ShardBatch(...).maskedPixels` gives for the same positions. A worker sums this over the whole
+    /// step to get the global loss denominator without loading the other workers' shards.
+    public static func maskedPixels(positions: [Int], sampler: PairSampler, config: ModelConfig) -> Int {
+        // IoUs pass through Float exactly as in `BatchLoader`, so both paths draw the same visible counts.
+        let ious = positions.map { Double(Float(sampler.geometry($0).iou)) }
+        let counts = MaskPlan.visibleCounts(ious: ious, config: config)
+        let patches = config.patchesPerImage, area = config.patchSize * config.patchSize
+        return counts.reduce(0) { $0 + (patches - $1) * area }
+    }
 }

@@ -97,7 +97,12 @@ public final class Trainer {
         let batches = try (0..<shards.shardCount).map { v throws(EODataError) in
             try ShardBatch(positions: Array(shards.positions(step: step, shard: v)), loader: loader, config: config.model)
         }
-        let globalMasked = batches.reduce(0) { $0 + $1.maskedPixels }
+        // The loss denominator from geometry alone, as a worker holding only some shards computes it.
+        let stepPositions = shards.positions(step: step, shards: Array(0..<shards.shardCount))
+        let globalMasked = ShardBatch.maskedPixels(positions: stepPositions, sampler: loader.sampler,
+                                                   config: config.model)
+        precondition(globalMasked == batches.reduce(0) { $0 + $1.maskedPixels },
+                     "Trainer: masked pixels from geometry differ from the loaded shards'")
         arena.zeroGradients()
         let context = LayerContext(arena: arena, pool: pool)
         var weightedSum = 0.0, plainSum = 0.0
