@@ -85,6 +85,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: Tensor core
@@ -122,7 +123,8 @@ let package = Package(
 
         // MARK: Training
         .target(name: "Training",
-                dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData", .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData", .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "Yams", package: "Yams")],
                 swiftSettings: numeric),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore"],
                     swiftSettings: numeric),

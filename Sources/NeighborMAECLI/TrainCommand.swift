@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import Training
 
-/// `neighbormae train`: trains on the embedded default (CPU preset, sample scene) or the given rasters.
-/// Today this is one process; the distributed runtime (local coordinator + workers) replaces it.
+/// `neighbormae train`: trains on the embedded default (CPU preset, sample scene), a YAML config, or
+/// flags over either. Today this is one process; the distributed runtime (local coordinator + workers)
+/// replaces it.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Pretrain NeighborMAE (single process for now) and write a run directory.")
@@ -11,47 +12,61 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("run-dir"), help: "Run directory (created).")
     var runDirectory = "runs/default"
 
-    @Option(parsing: .upToNextOption, help: "Rasters: GeoTIFF files, folders or list files.")
-    var sources: [String] = TrainingConfig().sources
+    @Option(help: "YAML file whose keys override the defaults (see config.yaml of any run directory).")
+    var config: String?
 
-    @Option(help: "Optimizer steps.") var steps = TrainingConfig().steps
-    @Option(name: .customLong("batch-size"), help: "Pairs per step.") var batchSize = TrainingConfig().batchSize
-    @Option(name: .customLong("shards"), help: "Virtual shards per step.") var virtualShards = TrainingConfig().virtualShards
-    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate = TrainingConfig().peakLearningRate
-    @Option(help: "Compute threads (0 = one per CPU).") var threads = 0
-    @Option(help: "Run seed.") var seed: UInt64 = 0
-    @Option(help: "Optimised loss: weighted (the method) or plain (ablation).") var objective = "weighted"
+    @Option(parsing: .upToNextOption, help: "Rasters: GeoTIFF files, folders or list files.")
+    var sources: [String] = []
+
+    @Option(help: "Optimizer steps (default \(TrainingConfig().steps)).") var steps: Int?
+    @Option(name: .customLong("batch-size"), help: "Pairs per step (default \(TrainingConfig().batchSize)).") var batchSize: Int?
+    @Option(name: .customLong("shards"), help: "Virtual shards per step (default \(TrainingConfig().virtualShards)).")
+    var virtualShards: Int?
+    @Option(name: .customLong("lr"), help: "Peak learning rate (default \(TrainingConfig().peakLearningRate)).")
+    var learningRate: Double?
+    @Option(help: "Compute threads (0 = one per CPU).") var threads: Int?
+    @Option(help: "Run seed.") var seed: UInt64?
+    @Option(help: "Optimised loss: weighted (the method) or plain (ablation).") var objective: String?
     @Flag(name: .customLong("mae-baseline"), help: "Single-image MAE baseline (K = 1).") var maeBaseline = false
     @Option(name: .customLong("picture-every"), help: "Steps between reconstruction pictures (0 = never).")
-    var pictureEvery = TrainingConfig().pictureEvery
+    var pictureEvery: Int?
     @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0 = only at the end).")
-    var checkpointEvery = TrainingConfig().checkpointEvery
+    var checkpointEvery: Int?
     @Flag(help: "Continue from the newest valid checkpoint in --run-dir (same config).") var resume = false
 
-    func run() throws {
+    /// Defaults, then the YAML file, then the flags given on the command line.
+    func resolvedConfig() throws -> TrainingConfig {
         var config = TrainingConfig()
-        config.sources = sources
-        config.steps = steps
-        config.batchSize = batchSize
-        config.virtualShards = virtualShards
-        config.peakLearningRate = learningRate
-        config.threads = threads
-        config.seed = seed
-        config.pictureEvery = pictureEvery
-        config.checkpointEvery = checkpointEvery
-        guard let parsed = TrainingConfig.Objective(rawValue: objective) else {
-            throw ValidationError("--objective must be weighted or plain, not \(objective)")
+        if let path = self.config {
+            do { config = try TrainingConfig.load(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw ValidationError("\(error)")
+            }
         }
-        config.objective = parsed
+        if !sources.isEmpty { config.sources = sources }
+        if let steps { config.steps = steps }
+        if let batchSize { config.batchSize = batchSize }
+        if let virtualShards { config.virtualShards = virtualShards }
+        if let learningRate { config.peakLearningRate = learningRate }
+        if let threads { config.threads = threads }
+        if let seed { config.seed = seed }
+        if let pictureEvery { config.pictureEvery = pictureEvery }
+        if let checkpointEvery { config.checkpointEvery = checkpointEvery }
+        if let objective {
+            guard let parsed = TrainingConfig.Objective(rawValue: objective) else {
+                throw ValidationError("--objective must be weighted or plain, not \(objective)")
+            }
+            config.objective = parsed
+        }
         if maeBaseline {
             config.model.imagesPerSample = 1
             config.pairs.imagesPerSample = 1
         }
-        do {
-            try config.validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        do { try config.validate() } catch { throw ValidationError("\(error)") }
+        return config
+    }
+
+    func run() throws {
+        let config = try resolvedConfig()
         let trainer = try Trainer(config: config, runDirectory: URL(fileURLWithPath: runDirectory), resume: resume)
         print("[train] \(trainer.model.layout.parameterCount) parameters, \(config.steps) steps of "
               + "\(config.batchSize) pairs -> \(runDirectory)")
@@ -64,6 +79,6 @@ struct TrainCommand: ParsableCommand {
                 fflush(nil)                                 // progress shows up when piped to a file
             }
         }
-        print("[train] done: metrics.jsonl, loss.png, recon/ in \(runDirectory)")
+        print("[train] done: metrics.jsonl, loss.png, recon/, checkpoints/ in \(runDirectory)")
     }
 }

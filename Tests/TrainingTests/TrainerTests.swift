@@ -66,12 +66,11 @@ import Training
         #expect(finite && losses.count == 40)
         let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
         #expect(last < 0.8 * first, "loss \(first) -> \(last) did not fall by 20 %")
-        for file in ["config.json", "channel-stats.json", "loss.png", "recon/step-0000000.png", "recon/step-0000039.png"] {
+        for file in ["config.yaml", "channel-stats.json", "loss.png", "recon/step-0000000.png", "recon/step-0000039.png"] {
             let exists = FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path)
             #expect(exists, "\(file)")
         }
-        let decoded = try JSONDecoder().decode(TrainingConfig.self,
-                                               from: Data(contentsOf: run.appendingPathComponent("config.json")))
+        let decoded = try TrainingConfig.load(contentsOf: run.appendingPathComponent("config.yaml"))
         #expect(decoded == Self.config(scene: scene, steps: 40))
     }
 

@@ -75,9 +75,7 @@ public final class Trainer {
         }
         metrics = try MetricsLog(url: metricsURL)
 
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(config).write(to: runDirectory.appendingPathComponent("config.json"))
+        try Data(config.yaml().utf8).write(to: runDirectory.appendingPathComponent("config.yaml"))
         try sampler.stats.jsonData().write(to: runDirectory.appendingPathComponent("channel-stats.json"))
     }
 
