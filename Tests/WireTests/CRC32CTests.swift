@@ -35,6 +35,22 @@ struct CRC32CTests {
         #expect(crc32c(Array(bytes[3...])) == portable)
     }
 
+    /// Lengths around the three-chain block sizes (3·256 and 3·8192 bytes) and their multiples, odd
+    /// starts and seeds: the joined chains must equal the table implementation.
+    @Test("three-chain blocks: every length near the block sizes equals the table path")
+    func interleavedBlocks() {
+        let bytes = randomBytes(100_000, seed: 21)
+        let lengths = [767, 768, 769, 1535, 1536, 1544, 24_575, 24_576, 24_577, 25_344, 49_152, 49_920, 99_000]
+        for length in lengths {
+            for (start, seed) in [(0, UInt32(0)), (1, 0xDEAD_BEEF), (5, .max)] {
+                bytes.withUnsafeBytes { all in
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+                    #expect(crc32c(slice, seed: seed) == crc32cPortable(slice, seed: seed), "length \(length) at \(start)")
+                }
+            }
+        }
+    }
+
     @Test("seed chaining: crc of a split buffer equals crc of the whole")
     func chaining() {
         let bytes = randomBytes(1000, seed: 5)
