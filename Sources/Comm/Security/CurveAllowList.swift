@@ -1,3 +1,5 @@
+import Foundation
+
 // MARK: - Which client keys a CURVE server admits
 
 /// The public keys a CURVE server admits, each with a name for logs.

@@ -97,12 +97,13 @@ extension ZMQTransport {
     }
 
     /// Counts and logs failed handshakes reported by the socket monitor (refused CURVE keys are counted by
-    /// the ZAP handler, so authentication events are only logged here).
+    /// the ZAP handler, so authentication events are only logged here) and logs disconnects (libzmq also
+    /// drops a connection that sends a frame over `ZMQ_MAXMSGSIZE`, without saying why).
     func processMonitorEvents() {
         guard let events = try? monitor.drain() else { return }
-        for event in events where event.isHandshakeFailure || event.isAuthenticationFailure {
+        for event in events where event.isHandshakeFailure || event.isAuthenticationFailure || event.isDisconnect {
             if event.isHandshakeFailure { counters.countRejected(.handshake) }
-            options.log("[transport] \(endpoint): \(event.name) with a peer on \(event.endpoint)")
+            options.log("[transport] \(endpoint): \(event.name): connection on \(event.endpoint)")
         }
     }
 }
