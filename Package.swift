@@ -119,6 +119,8 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Comm", dependencies: ["CZeroMQ", "Wire", "TensorCore"], swiftSettings: numeric),
         .testTarget(name: "CommTests", dependencies: ["Comm", "Wire", "TestSupport"], swiftSettings: numeric),
+        // The other process of the two-process transport tests and of scripts/bench/transport.
+        .executableTarget(name: "CommPeer", dependencies: ["Comm", "Wire"], swiftSettings: numeric),
 
         // MARK: Training
         .target(name: "Training", dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData"], swiftSettings: numeric),
