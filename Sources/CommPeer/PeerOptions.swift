@@ -59,6 +59,7 @@ struct PeerOptions {
     func transportOptions(endpoint: String, typicalBytes: Int = 1 << 20) throws -> TransportOptions {
         var options = TransportOptions(expectedRunID: run, security: try security(endpoint: endpoint))
         options.typicalMessageBytes = max(1, typicalBytes)
+        options.highWaterMarkBytes = try int("hwm-bytes", default: options.highWaterMarkBytes)
         return options
     }
 }

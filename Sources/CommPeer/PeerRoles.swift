@@ -104,3 +104,23 @@ final class ReleaseCount: Sendable {
         return true
     }
 }
+
+/// CRC32C throughput over one buffer (best of 5 passes of at least 0.1 s).
+func crcSpeed(_ options: PeerOptions) throws {
+    let size = try options.int("size")
+    let data = [UInt8](repeating: 0x5A, count: size)
+    var best = 0.0
+    var sink: UInt32 = 0
+    for _ in 0..<5 {
+        var passes = 0
+        let start = ContinuousClock.now
+        while start.duration(to: .now) < .milliseconds(100) {
+            sink &+= data.withUnsafeBytes { crc32c($0, seed: 0) }
+            passes += 1
+        }
+        let elapsed = start.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        best = max(best, Double(passes * size) / seconds / 1e9)
+    }
+    announce("CRC32C \(String(format: "%.2f", best)) GB/s (checksum \(sink & 1))")
+}

@@ -9,6 +9,10 @@ import Foundation
 //       prints `READY <endpoint>`, receives N messages, prints `RESULT <bytes after the first> <seconds>`.
 //   CommPeer push   --connect EP --size BYTES --count N [--keys F.key --server-key F.pub]
 //       sends N ring chunks of BYTES zero-copy from one buffer.
+//   CommPeer crc --size BYTES
+//       prints `CRC32C <GB/s>`: the checksum both ends of a message compute over its payload.
+//   CommPeer keygen --out DIR --name NAME
+//       writes NAME.key and NAME.pub like `neighbormae keygen` (the bench script needs no CLI build).
 //
 // Everything runs on the main thread inside `main()` (no top-level globals: notes pitfall 2).
 
@@ -26,6 +30,9 @@ func main() -> Int32 {
         case "serve": try serve(context, options)
         case "pull": try benchPull(context, options)
         case "push": try benchPush(context, options)
+        case "crc": try crcSpeed(options)
+        case "keygen": try CurveKeyFiles.write(try CurveKeyPair.generate(), directory: options.string("out"),
+                                               name: options.string("name"))
         default: throw PeerFailure("unknown role \(role)")
         }
         return 0
