@@ -47,7 +47,9 @@ func benchPull(_ context: ZMQContext, _ options: PeerOptions) throws {
     var start = ContinuousClock.now
     try withExtendedLifetime(pull) {
         for index in 0..<count {
-            guard let message = try pull.receive(timeout: .seconds(60)) else { throw PeerFailure("stalled at \(index)") }
+            guard let message = try pull.receive(timeout: .seconds(60)) else {
+                throw PeerFailure("stalled at \(index)")
+            }
             guard message.message.envelope.payloadLength == UInt64(size) else { throw PeerFailure("wrong size") }
             if index == 0 { start = .now }
         }

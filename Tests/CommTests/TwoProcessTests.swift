@@ -94,8 +94,9 @@ struct TwoProcessTests {
         let clientFiles = try CurveKeyFiles.write(try CurveKeyPair.generate(), directory: keys, name: "client")
         let child = try PeerProcess(["serve", "--bind", "tcp://127.0.0.1:0", "--keys", serverFiles.secretFile,
                                      "--allow", clientFiles.publicFile] + runArguments(fixture))
-        let security = TransportSecurity.curveClient(keys: try CurveKeyFiles.loadKeyPair(clientFiles.secretFile),
-                                                     serverPublicKey: try CurveKeyFiles.loadPublicKey(serverFiles.publicFile))
+        let security = TransportSecurity.curveClient(
+            keys: try CurveKeyFiles.loadKeyPair(clientFiles.secretFile),
+            serverPublicKey: try CurveKeyFiles.loadPublicKey(serverFiles.publicFile))
         let client = try ZMQTransport(context: fixture.context, role: .dealer(connect: child.endpoint),
                                       options: fixture.options(security))
         defer { client.close() }
