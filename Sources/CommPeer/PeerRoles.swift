@@ -30,6 +30,20 @@ func serve(_ context: ZMQContext, _ options: PeerOptions) throws {
     announce("DONE received \(counters.received) sent \(counters.sent) rejected \(counters.rejectedTotal)")
 }
 
+/// DEALER that says one thing and then sleeps, so a test can freeze it with SIGSTOP.
+func idle(_ context: ZMQContext, _ options: PeerOptions) throws {
+    let connect = try options.string("connect")
+    let client = try ZMQTransport(context: context, role: .dealer(connect: connect),
+                                  options: try options.transportOptions(endpoint: connect))
+    defer { client.close() }
+    try withExtendedLifetime(client) {
+        try client.send(Envelope(type: .leave, runID: options.run), body: .leave(Leave(workerID: 1, reason: "idle")),
+                        payload: [], to: nil, timeout: .seconds(10))
+        announce("READY sent")
+        Thread.sleep(forTimeInterval: 30)
+    }
+}
+
 /// A ring chunk header for `bytes` of 4-byte elements.
 func benchChunk(_ run: RunID, bytes: Int, step: Int) -> (Envelope, Body) {
     let header = RingChunkHeader(phase: .reduceScatter, ringStep: 0, segment: 0, chunkIndex: UInt32(step),

@@ -9,6 +9,8 @@ import Foundation
 //       prints `READY <endpoint>`, receives N messages, prints `RESULT <bytes after the first> <seconds>`.
 //   CommPeer push   --connect EP --size BYTES --count N [--keys F.key --server-key F.pub]
 //       sends N ring chunks of BYTES zero-copy from one buffer.
+//   CommPeer idle --connect EP [--run-high H --run-low L]
+//       DEALER: sends one Leave, prints `SENT`, then sleeps 30 s (the heartbeat test stops it meanwhile).
 //   CommPeer crc --size BYTES
 //       prints `CRC32C <GB/s>`: the checksum both ends of a message compute over its payload.
 //   CommPeer keygen --out DIR --name NAME
@@ -30,6 +32,7 @@ func main() -> Int32 {
         case "serve": try serve(context, options)
         case "pull": try benchPull(context, options)
         case "push": try benchPush(context, options)
+        case "idle": try idle(context, options)
         case "crc": try crcSpeed(options)
         case "keygen": try CurveKeyFiles.write(try CurveKeyPair.generate(), directory: options.string("out"),
                                                name: options.string("name"))

@@ -118,3 +118,32 @@ struct TwoProcessTests {
         #expect(child.remainingOutput.contains("DONE received 3 sent 3 rejected 0"))
     }
 }
+
+@Suite("Heartbeats (real processes)", .serialized)
+struct HeartbeatTests {
+    @Test("a frozen peer (SIGSTOP) is dropped by ZMTP heartbeats, and only with heartbeats on",
+          arguments: [true, false])
+    func frozenPeer(_ heartbeats: Bool) throws {
+        let fixture = try ZMQFixture()
+        var options = fixture.options(.ipc)
+        options.heartbeat = heartbeats ? (.milliseconds(200), .milliseconds(600)) : nil
+        let server = try ZMQTransport(context: fixture.context, role: .router(bind: fixture.ipc("hb.sock")),
+                                      options: options)
+        defer { server.close() }
+        let child = try PeerProcess(["idle", "--connect", server.endpoint, "--run-high", String(fixture.run.high),
+                                     "--run-low", String(fixture.run.low)])
+        defer {
+            kill(child.process.processIdentifier, SIGKILL)
+            _ = child.waitForExit(timeout: .seconds(5))
+        }
+        let hello = try receiveExpecting(server)
+        #expect(hello.message.envelope.type == .leave)
+        kill(child.process.processIdentifier, SIGSTOP)
+        let start = ContinuousClock.now
+        let dropped = try serve(server, until: { fixture.lines.contains("disconnected") },
+                                timeout: heartbeats ? .seconds(5) : .milliseconds(1500))
+        #expect(dropped == heartbeats, "log: \(fixture.lines.all)")
+        if heartbeats { #expect(ContinuousClock.now - start < .seconds(3)) }
+        kill(child.process.processIdentifier, SIGCONT)
+    }
+}
