@@ -120,6 +120,8 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Comm", dependencies: ["CZeroMQ", "Wire", "TensorCore"], swiftSettings: numeric),
         .testTarget(name: "CommTests", dependencies: ["Comm", "Wire", "TestSupport"], swiftSettings: numeric),
+        // The other process of the two-process transport tests and of scripts/bench/transport.
+        .executableTarget(name: "CommPeer", dependencies: ["Comm", "Wire"], swiftSettings: numeric),
 
         // MARK: Training
         .target(name: "Training",
@@ -136,7 +138,7 @@ let package = Package(
         // MARK: Command line
         .executableTarget(
             name: "NeighborMAECLI",
-            dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Training", "Comm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numeric),
 
         // MARK: Benchmarks (OpenBLAS is only the peer measured beside our kernels)
