@@ -12,7 +12,6 @@
  *   zmq_raw_peer push ENDPOINT SIZE COUNT HWM [crc] [curve-client SERVER_PUBLIC_Z85 PUBLIC_Z85 SECRET_Z85]
  *       connects and sends COUNT messages of SIZE bytes, then waits for delivery (LINGER -1)
  */
-#include <nmmintrin.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,21 +20,15 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "wire_crc32c.h"
+
 static atomic_long released;
 static int with_crc;
 static volatile uint32_t crc_sink;
 
-/* CRC32C like the Wire codec: one _mm_crc32_u64 chain over 8-byte words, bytes for the tail. */
+/* CRC32C with the Wire codec's own C code (Sources/WireC/wire_crc32c.c, linked in by the bench script). */
 static uint32_t crc32c(const unsigned char *p, size_t count) {
-    uint64_t crc = 0xFFFFFFFFu;
-    for (; count >= 8; count -= 8, p += 8) {
-        uint64_t word;
-        memcpy(&word, p, 8);
-        crc = _mm_crc32_u64(crc, word);
-    }
-    uint32_t crc32 = (uint32_t)crc;
-    for (; count > 0; count--, p++) { crc32 = _mm_crc32_u8(crc32, *p); }
-    return ~crc32;
+    return ~wire_crc32c_hardware_update(0xFFFFFFFFu, p, count);
 }
 
 static void release(void *data, void *hint) {
