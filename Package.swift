@@ -128,7 +128,7 @@ let package = Package(
         // MARK: Command line
         .executableTarget(
             name: "NeighborMAECLI",
-            dependencies: ["Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Training", "Comm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numeric),
 
         // MARK: Benchmarks (OpenBLAS is only the peer measured beside our kernels)

@@ -7,5 +7,5 @@ struct NeighborMAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neighbormae",
         abstract: "Self-supervised NeighborMAE pretraining on Earth-observation rasters.",
-        subcommands: [TrainCommand.self])
+        subcommands: [TrainCommand.self, KeygenCommand.self])
 }
