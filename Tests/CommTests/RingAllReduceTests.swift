@@ -56,9 +56,17 @@ struct RingAllReduceTests {
                 for (position, shard) in assignment.enumerated() where position % workers == r {
                     try shards[shard].withUnsafeBufferPointer { try accumulator.add($0) }
                 }
-                try accumulator.withValues { try ring.allReduce($0, step: 3) }
+                // Full Int64 all-reduce, and the exact mode proper (float all-gather): same bits.
+                var viaIntegers = [Float](repeating: 0, count: count)
+                let copy = FixedPointAccumulator(count: count)
+                try copy.add(accumulator)
+                try copy.withValues { try ring.allReduce($0, step: 3) }
+                try viaIntegers.withUnsafeMutableBufferPointer { try copy.readFloats(into: $0) }
                 var out = [Float](repeating: 0, count: count)
-                try out.withUnsafeMutableBufferPointer { try accumulator.readFloats(into: $0) }
+                try accumulator.withValues { fixed in
+                    try out.withUnsafeMutableBufferPointer { try ring.allReduceExact(fixed, into: $0, step: 4) }
+                }
+                expectBitwiseEqual(viaIntegers, out, "Int64 all-gather vs float all-gather, \(workers) workers")
                 return out
             }
             for (r, result) in results.enumerated() {
@@ -84,6 +92,12 @@ struct RingAllReduceTests {
             try input.withUnsafeBufferPointer { try oneShot.add($0) }
             try oneShot.withValues { try ring.allReduce($0, step: 1) }
 
+            var exactOneShot = [Float](repeating: 0, count: count)
+            let scratch = FixedPointAccumulator(count: count)
+            try input.withUnsafeBufferPointer { try scratch.add($0) }
+            try scratch.withValues { f in
+                try exactOneShot.withUnsafeMutableBufferPointer { try ring.allReduceExact(f, into: $0, step: 5) } }
+
             let bucketed = FixedPointAccumulator(count: count)
             try input.withUnsafeBufferPointer { try bucketed.add($0) }
             let readiness = BucketReadiness(buckets: buckets.count)
@@ -96,13 +110,53 @@ struct RingAllReduceTests {
             producer.start()
             try bucketed.withValues { try ring.allReduce($0, buckets: buckets, readiness: readiness, step: 2) }
             let same = oneShot.withValues { a in bucketed.withValues { b in Array(a) == Array(b) } }
+            var exactBucketed = [Float](repeating: 0, count: count)
+            scratch.reset()
+            try input.withUnsafeBufferPointer { try scratch.add($0) }
+            let lateReadiness = BucketReadiness(buckets: buckets.count)
+            let lateProducer = Thread {
+                for i in buckets.indices.reversed() { Thread.sleep(forTimeInterval: 0.005); lateReadiness.markReady(i) }
+            }
+            lateProducer.start()
+            try scratch.withValues { f in
+                try exactBucketed.withUnsafeMutableBufferPointer {
+                    try ring.allReduceExact(f, into: $0, buckets: buckets, readiness: lateReadiness, step: 6) }
+            }
+            let sameExact = exactBucketed.map(\.bitPattern) == exactOneShot.map(\.bitPattern)
             var floats = input
             try floats.withUnsafeMutableBufferPointer {
                 try ring.allReduce($0, buckets: buckets, readiness: nil, step: 3) }
-            return same && !floats.elementsEqual(input)
+            return same && sameExact && !floats.elementsEqual(input)
         }
         for (r, result) in results.enumerated() {
             #expect((try? result.get()) == true, "rank \(r): \(result)")
+        }
+    }
+
+    @Test("exact mode: an overflowing sum is reported on every rank at the same element; others stay exact")
+    func exactOverflow() {
+        let size = 3, count = 5000
+        let narrow = FixedPointFormat(fractionBits: 40, inputMagnitudeBits: 22)   // only 2 summands safe
+        let options = RingOptions(runID: Self.runID, chunkBytes: 1024, timeout: .seconds(5))
+        let results = runRanks(size: size, runID: Self.runID, options: options) { r, ring in
+            var input = [Float](repeating: Float(r + 1), count: count)
+            input[4321] = 4_100_000   // 3 x 4.1e6 x 2^40 > 2^63
+            let accumulator = FixedPointAccumulator(count: count, format: narrow)
+            try input.withUnsafeBufferPointer { try accumulator.add($0) }
+            var out = [Float](repeating: 0, count: count)
+            do {
+                try accumulator.withValues { f in
+                    try out.withUnsafeMutableBufferPointer {
+                        try ring.allReduceExact(f, into: $0, format: narrow, step: 1) }
+                }
+            } catch let error as CollectiveFailed {
+                let othersExact = out.indices.allSatisfy { $0 == 4321 ? out[$0].isNaN : out[$0] == 6 }
+                return othersExact ? error.reason : nil
+            }
+            return nil
+        }
+        for (r, result) in results.enumerated() {
+            #expect((try? result.get()) == .fixedPointOverflow(.overflow(index: 4321, format: narrow)), "rank \(r)")
         }
     }
 

@@ -54,23 +54,31 @@ public final class RingAllReduce {
     /// The result equals the one-shot call bit for bit in exact mode (each element is summed the same way).
     public func allReduce<E: RingElement>(_ values: UnsafeMutableBufferPointer<E>, buckets: [Range<Int>],
                                           readiness: BucketReadiness?, step: UInt64) throws(CollectiveFailed) {
+        try forEachBucket(buckets, count: values.count, readiness: readiness, step: step) {
+            index, bucket throws(CollectiveFailed) in
+            let plan = RingPlan(count: bucket.count, rank: rank, size: size,
+                                chunkElements: max(1, options.chunkBytes / Int(E.wireBytes)))
+            let context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
+            try run(plan.steps[...], region: UnsafeMutableBufferPointer(rebasing: values[bucket]), context: context)
+        }
+    }
+
+    // MARK: - Buckets
+
+    /// Validates the buckets, then for each: waits until it is ready and runs `body` on it (skipped when
+    /// there is nothing to exchange). Waits for every lent chunk's release before returning.
+    func forEachBucket(_ buckets: [Range<Int>], count: Int, readiness: BucketReadiness?, step: UInt64,
+                       _ body: (Int, Range<Int>) throws(CollectiveFailed) -> Void) throws(CollectiveFailed) {
         for bucket in buckets {
-            precondition(bucket.lowerBound >= 0 && bucket.upperBound <= values.count,
-                         "RingAllReduce: bucket \(bucket) outside 0..<\(values.count)")
+            precondition(bucket.lowerBound >= 0 && bucket.upperBound <= count,
+                         "RingAllReduce: bucket \(bucket) outside 0..<\(count)")
         }
         for (index, bucket) in buckets.enumerated() {
             if let readiness, !readiness.wait(for: index, timeout: options.bucketWait) {
                 throw failure(.bucketNotReady(bucket: index, waited: options.bucketWait), step: step, bucket: index)
             }
-            guard size > 1, !bucket.isEmpty else { continue }
-            let chunkElements = max(1, options.chunkBytes / Int(E.wireBytes))
-            let plan = RingPlan(count: bucket.count, rank: rank, size: size, chunkElements: chunkElements)
-            let region = UnsafeMutableBufferPointer(rebasing: values[bucket])
-            let context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
             do throws(CollectiveFailed) {
-                for planStep in plan.steps {
-                    try run(planStep, region: region, context: context)
-                }
+                try body(index, bucket)
             } catch {
                 throw withOutstandingLends(error)
             }
@@ -90,6 +98,14 @@ public final class RingAllReduce {
         var bucket: Int
         /// Offset of the bucket in the whole buffer (chunk headers carry absolute element offsets).
         var base: Int
+    }
+
+    /// Runs `steps` of a plan over `region` (the bucket), one interleaved transfer at a time.
+    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, region: UnsafeMutableBufferPointer<E>,
+                             context: ChunkContext) throws(CollectiveFailed) {
+        for planStep in steps {
+            try run(planStep, region: region, context: context)
+        }
     }
 
     private func run<E: RingElement>(_ planStep: RingPlan.Step, region: UnsafeMutableBufferPointer<E>,
