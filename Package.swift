@@ -120,6 +120,10 @@ let package = Package(
         .target(name: "Comm", dependencies: ["CZeroMQ", "Wire", "TensorCore"], swiftSettings: numeric),
         .testTarget(name: "CommTests", dependencies: ["Comm", "Wire", "TestSupport"], swiftSettings: numeric),
 
+        // MARK: Ring peer: one rank over ZeroMQ for the multi-process ring tests and the ring benchmark;
+        // `gradient-stats` measures real gradient magnitudes for the fixed-point scale (needs Training).
+        .executableTarget(name: "RingPeer", dependencies: ["Comm", "Wire", "Training"], swiftSettings: numeric),
+
         // MARK: Training
         .target(name: "Training", dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData"], swiftSettings: numeric),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore"],
