@@ -23,8 +23,8 @@ func runRank(_ arguments: PeerArguments) -> Int32 {
         if arguments.size > 1 {
             previous = try ZMQTransport(context: context, role: .pull(bind: arguments.endpoints[arguments.rank]),
                                         options: transportOptions)
-            let push = try ZMQTransport(context: context,
-                                        role: .push(connect: arguments.endpoints[(arguments.rank + 1) % arguments.size]),
+            let nextEndpoint = arguments.endpoints[(arguments.rank + 1) % arguments.size]
+            let push = try ZMQTransport(context: context, role: .push(connect: nextEndpoint),
                                         options: transportOptions)
             next = arguments.dieAfterChunks.map { DyingTransport(push, afterChunks: $0) } ?? push
         }
@@ -82,7 +82,8 @@ struct PeerWorkload {
             }
             if iteration >= a.warmups { times.append(seconds(ContinuousClock.now - t0)) }
             let size = a.size
-            if let bad = values.indices.first(where: { values[$0] != Float(1000 * size * (size - 1) / 2 + size * ($0 % 997)) }) {
+            let expected = { (i: Int) in Float(1000 * size * (size - 1) / 2 + size * (i % 997)) }
+            if let bad = values.indices.first(where: { values[$0] != expected($0) }) {
                 print("WRONG_SUM rank=\(a.rank) iteration=\(iteration) index=\(bad) value=\(values[bad])")
                 return 4
             }
@@ -118,7 +119,9 @@ struct PeerWorkload {
                      arguments.rank, arguments.size, arguments.mode, arguments.count, times.count, median * 1e3,
                      sorted.first! * 1e3, sorted.last! * 1e3, algbw, busbw, counters.chunksSent,
                      counters.staleDropped, counters.mismatchedDropped))
-        if arguments.bench { print("TIMES_MS " + times.map { String(format: "%.3f", $0 * 1e3) }.joined(separator: ",")) }
+        if arguments.bench {
+            print("TIMES_MS " + times.map { String(format: "%.3f", $0 * 1e3) }.joined(separator: ","))
+        }
         fflush(nil)
     }
 }

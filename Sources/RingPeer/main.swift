@@ -9,6 +9,7 @@ func main() -> Int32 {
         switch args.first {
         case "run": return runRank(try PeerArguments(args.dropFirst()))
         case "gradient-stats": return try gradientStats(args.dropFirst())
+        case "kernels": return kernelBench(args.dropFirst())
         default: throw UsageError("expected a subcommand")
         }
     } catch {

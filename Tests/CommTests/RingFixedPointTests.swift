@@ -39,6 +39,22 @@ struct RingFixedPointTests {
         }
     }
 
+    @Test("float -> fixed on edge values (signed zeros, ties, tiny, subnormal, near the limit) in vector lanes")
+    func fromFloatEdges() {
+        let tie = Float(sign: .plus, exponent: -41, significand: 1)   // exactly half a step: rounds to even 0
+        let edges: [Float] = [0, -0.0, tie, -tie, 3 * tie, -3 * tie, 1e-30, -1e-30, .leastNonzeroMagnitude,
+                              131072, -131072, 262143.98, -262143.98, 1, -1, 0.1, -0.1, 1.5e-7]
+        let x = edges + edges.reversed() + [7]   // 37 values: four vectors and a tail
+        var fast = [Int64](repeating: 1, count: x.count), slow = [Int64](repeating: 2, count: x.count)
+        x.withUnsafeBufferPointer { xs in fast.withUnsafeMutableBufferPointer {
+            _ = fixedFromFloat(xs, $0, format: format) } }
+        x.withUnsafeBufferPointer { xs in slow.withUnsafeMutableBufferPointer {
+            _ = fixedFromFloatReference(xs, $0, format: format) } }
+        #expect(fast == slow)
+        #expect(fast[0] == 0 && fast[1] == 0 && fast[2] == 0 && fast[3] == 0 && fast[4] == 2 && fast[5] == -2)
+        #expect(fast[9] == 131072 << 40 && fast[10] == -(131072 << 40))
+    }
+
     @Test("fixed + fixed equals the reference; overflow and poison are detected, never wrapped",
           arguments: lengths)
     func add(n: Int) {

@@ -92,7 +92,8 @@ struct RingProcessTests {
             defer { cleanup() }
             for peer in peers {
                 let status = peer.wait(limit: .seconds(60))
-                #expect(status == 0, "\(kind) size \(size) \(mode) rank \(peer.rank): exit \(status)\n\(peer.stdout)\(peer.stderr)")
+                #expect(status == 0,
+                        "\(kind) size \(size) \(mode) rank \(peer.rank): exit \(status)\n\(peer.stdout)\(peer.stderr)")
                 #expect(peer.stdout.contains("RESULT rank=\(peer.rank) size=\(size) mode=\(mode)"))
             }
         }
@@ -111,7 +112,8 @@ struct RingProcessTests {
         #expect(statuses[2] == -SIGKILL, "rank 2 killed itself: \(statuses[2])")
         let killedAt = peers[2].finished!
         for peer in peers where peer.rank != 2 {
-            #expect(statuses[peer.rank] == 3, "rank \(peer.rank) exit \(statuses[peer.rank]):\n\(peer.stdout)\(peer.stderr)")
+            #expect(statuses[peer.rank] == 3,
+                    "rank \(peer.rank) exit \(statuses[peer.rank]):\n\(peer.stdout)\(peer.stderr)")
             #expect(peer.stdout.contains("COLLECTIVE_FAILED rank=\(peer.rank)"))
             let after = peer.finished! - killedAt
             #expect(after < .milliseconds(timeoutMs) + .milliseconds(1500),

@@ -28,7 +28,19 @@ public func fixedFromFloat(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBu
         let v = source.loadUnaligned(fromByteOffset: i * 4, as: HalfFloatVector.self)
         let inRange = (v .< limit) .& (v .> -limit)   // false for NaN
         let scaled = (v * scale).rounded(.toNearestOrEven).replacing(with: 0, where: .!inRange)
-        target.storeBytes(of: IntVector(scaled, rounding: .towardZero), toByteOffset: i * 8, as: IntVector.self)
+        // Int64(scaled) from the bits (sign, exponent, 24-bit significand shifted into place), because the
+        // stdlib's SIMD float -> Int64 conversion runs lane by lane; exact for integer values below 2^63.
+        // Lane selections use all-ones masks from arithmetic shifts: Int64 SIMD comparisons are scalarised.
+        let bits = IntVector(truncatingIfNeeded: unsafeBitCast(scaled, to: SIMD8<UInt32>.self))
+        let exponent = (bits &>> 23) & 0xFF
+        let nonzero = (0 &- exponent) &>> 63                        // ±0 is the only value with exponent 0
+        let significand = (bits & 0x7F_FFFF) | (nonzero & 0x80_0000)
+        let shift = exponent &- 150                                 // value = significand · 2^(exponent - 150)
+        let right = shift &>> 63
+        let magnitude = ((significand &<< shift) & ~right) | ((significand &>> (0 &- shift)) & right)
+        let negative = (bits &<< 32) &>> 63
+        let fixed = (magnitude ^ negative) &- negative
+        target.storeBytes(of: fixed, toByteOffset: i * 8, as: IntVector.self)
         if !all(inRange) {  // rare: poison the failed lanes
             ok = false
             for lane in 0..<8 where !inRange[lane] { y[i + lane] = FixedPointFormat.poison }
@@ -72,20 +84,21 @@ public func fixedAdd(_ x: UnsafeRawBufferPointer, into y: UnsafeMutableBufferPoi
     guard n > 0 else { return true }
     let source = x.baseAddress!, target = UnsafeMutableRawPointer(y.baseAddress!)
     let poison = IntVector(repeating: FixedPointFormat.poison)
-    var bad = SIMDMask<IntVector.MaskStorage>(repeating: false)
+    var bad = IntVector()
     var i = 0
-    while i + 8 <= n {
+    while i + 8 <= n {   // all-ones lane masks from arithmetic shifts (Int64 SIMD comparisons are scalarised)
         let a = source.loadUnaligned(fromByteOffset: i * 8, as: IntVector.self)
         let b = target.loadUnaligned(fromByteOffset: i * 8, as: IntVector.self)
         let sum = a &+ b
-        let overflow = ((a ^ sum) & (b ^ sum)) .< 0
-        let failed = overflow .| (a .== poison) .| (b .== poison)
-        target.storeBytes(of: sum.replacing(with: FixedPointFormat.poison, where: failed),
-                          toByteOffset: i * 8, as: IntVector.self)
-        bad .|= failed
+        let overflow = ((a ^ sum) & (b ^ sum)) &>> 63
+        let ta = a ^ poison, tb = b ^ poison                  // zero exactly for poison
+        let poisoned = ~((ta | (0 &- ta)) &>> 63) | ~((tb | (0 &- tb)) &>> 63)
+        let failed = overflow | poisoned
+        target.storeBytes(of: (sum & ~failed) | (poison & failed), toByteOffset: i * 8, as: IntVector.self)
+        bad |= failed
         i += 8
     }
-    var ok = !any(bad)
+    var ok = bad == IntVector()
     while i < n {
         y[i] = fixedAddScalar(source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self), y[i])
         ok = ok && y[i] != FixedPointFormat.poison
@@ -135,10 +148,10 @@ public func floatFromFixed(_ y: UnsafeBufferPointer<Int64>, _ x: UnsafeMutableBu
     while i + 8 <= n {
         let v = source.loadUnaligned(fromByteOffset: i * 8, as: IntVector.self)
         target.storeBytes(of: HalfFloatVector(v) * inverse, toByteOffset: i * 4, as: HalfFloatVector.self)
-        let isPoison = v .== poison
-        if any(isPoison) {  // rare: mark the failed lanes
+        let t = v ^ poison   // zero exactly for poison (arithmetic masks: Int64 SIMD comparisons are scalarised)
+        if ~((t | (0 &- t)) &>> 63) != IntVector() {  // rare: mark the failed lanes
             ok = false
-            for lane in 0..<8 where isPoison[lane] { x[i + lane] = .nan }
+            for lane in 0..<8 where v[lane] == FixedPointFormat.poison { x[i + lane] = .nan }
         }
         i += 8
     }
@@ -177,6 +190,15 @@ public func floatAdd(_ x: UnsafeRawBufferPointer, into y: UnsafeMutableBufferPoi
     guard n > 0 else { return }
     let source = x.baseAddress!, target = UnsafeMutableRawPointer(y.baseAddress!)
     var i = 0
+    while i + 64 <= n {   // four independent vectors per iteration, like the unrolled autovectorised loop
+        for k in 0..<4 {
+            let offset = i * 4 + 64 * k
+            let sum = source.loadUnaligned(fromByteOffset: offset, as: FloatVector.self)
+                + target.loadUnaligned(fromByteOffset: offset, as: FloatVector.self)
+            target.storeBytes(of: sum, toByteOffset: offset, as: FloatVector.self)
+        }
+        i += 64
+    }
     while i + 16 <= n {
         let sum = source.loadUnaligned(fromByteOffset: i * 4, as: FloatVector.self)
             + target.loadUnaligned(fromByteOffset: i * 4, as: FloatVector.self)
