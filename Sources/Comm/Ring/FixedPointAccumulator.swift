@@ -9,6 +9,9 @@ public final class FixedPointAccumulator {
     public let format: FixedPointFormat
     public let count: Int
     private let storage: UnsafeMutableBufferPointer<Int64>
+    /// True while the logical value is all zeros but `storage` was not cleared: the next shard is then
+    /// converted straight into `storage` (one pass, no memset, no integer add).
+    private var pristine = true
 
     /// Conversion block: float -> fixed lands in a small scratch buffer that stays in L1 before it is added.
     private static let blockElements = 2048
@@ -24,15 +27,30 @@ public final class FixedPointAccumulator {
 
     deinit { storage.deallocate() }
 
-    /// Sets every element back to zero.
+    /// Sets every element back to zero (lazily: the next `add` overwrites instead of adding).
     public func reset() {
-        storage.update(repeating: 0)
+        pristine = true
+    }
+
+    /// Clears the storage if a reset is still pending (before anyone reads or adds into it).
+    private func materialize() {
+        if pristine { storage.update(repeating: 0) }
+        pristine = false
     }
 
     /// Adds one shard's float gradients. shard: [count] float.
     /// Throws on the first out-of-range input or overflowing sum (the accumulator then holds poison there).
     public func add(_ shard: UnsafeBufferPointer<Float>) throws(FixedPointError) {
         precondition(shard.count == count, "FixedPointAccumulator.add: \(shard.count) values for \(count)")
+        if pristine {
+            pristine = false
+            let target = UnsafeMutableBufferPointer(rebasing: storage[0..<count])
+            if !fixedFromFloat(shard, target, format: format) {
+                let bad = firstPoison(UnsafeBufferPointer(target))!
+                throw .inputOutOfRange(index: bad, value: shard[bad], format: format)
+            }
+            return
+        }
         let block = Self.blockElements
         let scratch = UnsafeMutableBufferPointer<Int64>.allocate(capacity: block)
         defer { scratch.deallocate() }
@@ -56,6 +74,8 @@ public final class FixedPointAccumulator {
     /// Adds another accumulator's integers (e.g. a partial sum received from elsewhere).
     public func add(_ other: FixedPointAccumulator) throws(FixedPointError) {
         precondition(other.count == count && other.format == format, "FixedPointAccumulator.add: shape mismatch")
+        other.materialize()
+        materialize()
         let target = UnsafeMutableBufferPointer(rebasing: storage[0..<count])
         if !fixedAdd(UnsafeBufferPointer(rebasing: other.storage[0..<count]), into: target) {
             throw .overflow(index: firstPoison(UnsafeBufferPointer(target))!, format: format)
@@ -64,12 +84,14 @@ public final class FixedPointAccumulator {
 
     /// The integers (what the ring all-reduces in exact mode).
     public func withValues<R, E: Error>(_ body: (UnsafeMutableBufferPointer<Int64>) throws(E) -> R) throws(E) -> R {
-        try body(UnsafeMutableBufferPointer(rebasing: storage[0..<count]))
+        materialize()
+        return try body(UnsafeMutableBufferPointer(rebasing: storage[0..<count]))
     }
 
     /// Converts the sum back to float. floats: [count]. Throws if any element is poison.
     public func readFloats(into floats: UnsafeMutableBufferPointer<Float>) throws(FixedPointError) {
         precondition(floats.count == count, "FixedPointAccumulator.readFloats: \(floats.count) for \(count)")
+        materialize()
         let values = UnsafeBufferPointer(rebasing: storage[0..<count])
         if !floatFromFixed(values, floats, format: format) {
             throw .overflow(index: firstPoison(values)!, format: format)
