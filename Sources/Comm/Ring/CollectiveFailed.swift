@@ -35,8 +35,8 @@ public struct CollectiveFailed: Error, Sendable, CustomStringConvertible {
     public let lentChunksOutstanding: Int
 
     public var description: String {
-        let place = phase.map { "\($0) step \(ringStep ?? -1)" } ?? "before the ring"
-        return "[ring] rank \(rank)/\(size): collective of step \(step) failed in \(place), bucket \(bucket): "
+        let place = (phase.map { "\($0) step \(ringStep ?? -1)" } ?? "before the ring") + " (ring of \(size))"
+        return "[ring] rank \(rank): collective of step \(step) failed in \(place), bucket \(bucket): "
             + "\(reason)" + (lentChunksOutstanding > 0 ? " (\(lentChunksOutstanding) lent chunks outstanding)" : "")
             + "; hint: a ring peer died, stalled or left; recover membership and rerun the step"
     }

@@ -17,24 +17,27 @@ extension RingAllReduce {
                                format: FixedPointFormat = .standard, buckets: [Range<Int>]? = nil,
                                readiness: BucketReadiness? = nil, step: UInt64) throws(CollectiveFailed) {
         precondition(fixed.count == floats.count, "allReduceExact: \(fixed.count) integers for \(floats.count) floats")
-        var firstBad: Int?
+        firstNaNSeen = nil
         try forEachBucket(buckets ?? [0..<fixed.count], count: fixed.count, readiness: readiness, step: step) {
             index, bucket throws(CollectiveFailed) in
-            let context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
+            var context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
             let integers = UnsafeMutableBufferPointer(rebasing: fixed[bucket])
             let results = UnsafeMutableBufferPointer(rebasing: floats[bucket])
             let plan = RingPlan(count: bucket.count, rank: rank, size: size,
                                 chunkElements: max(1, options.chunkBytes / 8))
             try run(plan.steps.prefix(size - 1), region: integers, context: context)
             let owned = size > 1 ? plan.segments[plan.ownedSegment] : 0..<bucket.count
-            floatFromFixed(UnsafeBufferPointer(rebasing: integers[owned]),
-                           UnsafeMutableBufferPointer(rebasing: results[owned]), format: format)
+            let ownedResults = UnsafeMutableBufferPointer(rebasing: results[owned])
+            if !floatFromFixed(UnsafeBufferPointer(rebasing: integers[owned]), ownedResults, format: format),
+               firstNaNSeen == nil {
+                firstNaNSeen = bucket.lowerBound + owned.lowerBound + firstNaN(UnsafeBufferPointer(ownedResults))!
+            }
+            context.detectNaN = true
             let gather = RingPlan(count: bucket.count, rank: rank, size: size,
                                   chunkElements: max(1, options.chunkBytes / 4))
             try run(gather.steps.dropFirst(size - 1), region: results, context: context)
-            if firstBad == nil, let bad = firstNaN(UnsafeBufferPointer(results)) { firstBad = bucket.lowerBound + bad }
         }
-        if let firstBad {
+        if let firstBad = firstNaNSeen {
             throw failure(.fixedPointOverflow(.overflow(index: firstBad, format: format)), step: step, bucket: 0)
         }
     }

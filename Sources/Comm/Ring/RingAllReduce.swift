@@ -26,6 +26,8 @@ public final class RingAllReduce {
     let previous: Transport?
     let ledger = LendLedger()
     private var sequence: UInt64 = 0
+    /// Exact mode: absolute index of the first NaN (overflow) seen in the current collective.
+    var firstNaNSeen: Int?
 
     /// - Parameters: `next` and `previous` may be nil only when `size == 1`.
     public init(rank: Int, size: Int, next: Transport?, previous: Transport?, options: RingOptions) {
@@ -65,8 +67,8 @@ public final class RingAllReduce {
 
     // MARK: - Buckets
 
-    /// Validates the buckets, then for each: waits until it is ready and runs `body` on it (skipped when
-    /// there is nothing to exchange). Waits for every lent chunk's release before returning.
+    /// Validates the buckets, then for each: waits until it is ready and runs `body` on it. Waits for every
+    /// lent chunk's release before returning.
     func forEachBucket(_ buckets: [Range<Int>], count: Int, readiness: BucketReadiness?, step: UInt64,
                        _ body: (Int, Range<Int>) throws(CollectiveFailed) -> Void) throws(CollectiveFailed) {
         for bucket in buckets {
@@ -98,6 +100,8 @@ public final class RingAllReduce {
         var bucket: Int
         /// Offset of the bucket in the whole buffer (chunk headers carry absolute element offsets).
         var base: Int
+        /// Exact mode's all-gather: look for NaN (an overflow marker) in every chunk while it is in cache.
+        var detectNaN = false
     }
 
     /// Runs `steps` of a plan over `region` (the bucket), one interleaved transfer at a time.
@@ -125,6 +129,11 @@ public final class RingAllReduce {
                     } else {
                         UnsafeMutableRawBufferPointer(target).copyMemory(from: bytes)
                     }
+                }
+                if context.detectNaN, firstNaNSeen == nil, E.self == Float.self,
+                   let bad = firstNaN(UnsafeBufferPointer(UnsafeMutableRawBufferPointer(target)
+                                                               .assumingMemoryBound(to: Float.self))) {
+                    firstNaNSeen = context.base + transfer.receive.lowerBound + bad
                 }
             }
         }
