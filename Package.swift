@@ -119,6 +119,8 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Comm", dependencies: ["CZeroMQ", "Wire", "TensorCore"], swiftSettings: numeric),
         .testTarget(name: "CommTests", dependencies: ["Comm", "Wire", "TestSupport"], swiftSettings: numeric),
+        // The other process of the two-process transport tests and of scripts/bench/transport.
+        .executableTarget(name: "CommPeer", dependencies: ["Comm", "Wire"], swiftSettings: numeric),
 
         // MARK: Ring peer: one rank over ZeroMQ for the multi-process ring tests and the ring benchmark;
         // `gradient-stats` measures real gradient magnitudes for the fixed-point scale (needs Training).

@@ -66,7 +66,8 @@ struct SecurityTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.key"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(contents.utf8),
+                                           attributes: [.posixPermissions: 0o600])
         guard case let .security(what, hint)? = error({ _ = try CurveKeyFiles.loadKeyPair(path) }) else {
             Issue.record("\(contents.debugDescription) accepted"); return
         }
@@ -102,7 +103,8 @@ struct SecurityTests {
         }
         for endpoint in ["tcp://*:5555", "tcp://0.0.0.0:1", "tcp://192.168.1.4:9", "tcp://example.org:1",
                          "tcp://127.0.0.1.evil:1"] {
-            guard case let .endpoint(_, hint)? = error({ try EndpointPolicy.check(endpoint, security: .insecureLoopback) })
+            let refusal = error { try EndpointPolicy.check(endpoint, security: .insecureLoopback) }
+            guard case let .endpoint(_, hint)? = refusal
             else { Issue.record("\(endpoint) accepted in plaintext"); continue }
             #expect(hint.contains("CURVE"))
             #expect(error { try EndpointPolicy.check(endpoint, security: server) } == nil)

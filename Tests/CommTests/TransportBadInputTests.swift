@@ -108,7 +108,8 @@ struct TransportBadInputTests {
         #expect(counted, "counters: \(server.counters.snapshot.rejected)")
         #expect(server.counters.snapshot.rejectedTotal == 1 && server.counters.snapshot.received == 0)
         let line = fixture.lines.all.first ?? ""
-        #expect(line.hasPrefix("[transport] \(server.endpoint): dropped a message") && line.contains("from peer stranger"),
+        #expect(line.hasPrefix("[transport] \(server.endpoint): dropped a message")
+                    && line.contains("from peer stranger"),
                 "log: \(fixture.lines.all)")
         try expectStillServes(server, good, fixture)
         #expect(server.counters.snapshot.received == 1)

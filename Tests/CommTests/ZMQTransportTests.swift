@@ -41,7 +41,8 @@ struct ZMQTransportTests {
         let fixture = try ZMQFixture()
         let (bind, security): (String, TransportSecurity) = scheme == "ipc"
             ? (fixture.ipc("pull"), .none) : ("tcp://127.0.0.1:0", .insecureLoopback)
-        let pull = try ZMQTransport(context: fixture.context, role: .pull(bind: bind), options: fixture.options(security))
+        let pull = try ZMQTransport(context: fixture.context, role: .pull(bind: bind),
+                                    options: fixture.options(security))
         let push = try ZMQTransport(context: fixture.context, role: .push(connect: pull.endpoint),
                                     options: fixture.options(security))
         defer { push.close(); pull.close() }

@@ -64,7 +64,9 @@ public struct CurveKeyPair: Sendable, Equatable {
             throw .security("zmq_curve_keypair failed: \(zmqErrorText(zmq_errno()))",
                             hint: "libzmq must be built with CURVE (libsodium); check zmqHas(\"curve\")")
         }
-        let text = { (chars: [CChar]) in String(decoding: chars.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        let text = { (chars: [CChar]) in
+            String(decoding: chars.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         return try CurveKeyPair(publicKey: CurvePublicKey(z85: text(publicZ85)),
                                 secretKey: CurveSecretKey(z85: text(secretZ85)))
     }

@@ -23,7 +23,7 @@ extension ZMQTransport {
         default:
             precondition(peer == nil, "ZMQTransport \(endpoint): only a ROUTER sends to a named peer")
         }
-        processMonitorEvents()
+        pollMonitorOccasionally()
         do throws(ZMQError) {
             try socket.send(message, timeout: timeout)
         } catch let .failed(_, code) where code == EHOSTUNREACH {
@@ -43,45 +43,59 @@ extension ZMQTransport {
         let routed = if case .router = role { true } else { false }
         do throws(ZMQError) {
             while true {
-                let ready = try zmqPoll([(socket, .readable), (monitor.socket, .readable)],
-                                        timeout: ContinuousClock.now.duration(to: deadline))
-                if ready[1].contains(.readable) { processMonitorEvents() }
-                if ready[0].contains(.readable), let message = try receiveOne(routed: routed) {
+                // Fast path: take a queued message without polling (one libzmq call per message under load).
+                switch try receiveOne(routed: routed) {
+                case let .message(message):
+                    pollMonitorOccasionally()
                     return message
+                case .rejected:
+                    if ContinuousClock.now >= deadline { return nil }
+                case .empty:
+                    processMonitorEvents()
+                    let remaining = ContinuousClock.now.duration(to: deadline)
+                    guard remaining > .zero else { return nil }
+                    let ready = try zmqPoll([(socket, .readable), (monitor.socket, .readable)], timeout: remaining)
+                    if ready[1].contains(.readable) { processMonitorEvents() }
                 }
-                if ContinuousClock.now >= deadline { return nil }
             }
         } catch {
             throw error.transportError
         }
     }
 
-    /// One queued message, validated; nil when it was rejected (counted and logged) or already gone.
-    private func receiveOne(routed: Bool) throws(ZMQError) -> ReceivedMessage? {
+    /// What one non-blocking receive found.
+    private enum Arrival {
+        case message(ReceivedMessage)
+        case rejected
+        case empty
+    }
+
+    /// One queued message, validated; `.rejected` when it was invalid (counted and logged).
+    private func receiveOne(routed: Bool) throws(ZMQError) -> Arrival {
         let multipart: ZMQMultipart
         do throws(ZMQError) {
             multipart = try socket.receive(maxFrames: options.limits.maxFrames + (routed ? 1 : 0))
         } catch .timeout {
-            return nil
+            return .empty
         }
         var frames = multipart.frames
         let peer = routed ? PeerID(frames.removeFirst().bytes) : nil
-        let source = describeSource(peer: peer, frame: frames.first ?? multipart.frames[0])
+        let source = { self.describeSource(peer: peer, frame: multipart.frames[multipart.frames.count - 1]) }
         guard !multipart.wasTruncated else {
             counters.countRejected(.tooManyFrames)
             options.log("[transport] \(endpoint): dropped a message of \(multipart.totalFrames - (routed ? 1 : 0)) "
-                            + "frames from \(source): more than \(options.limits.maxFrames) frames")
-            return nil
+                            + "frames from \(source()): more than \(options.limits.maxFrames) frames")
+            return .rejected
         }
         do throws(WireError) {
             let message = try WireCodec.decode(frames: frames, expectedRunID: options.expectedRunID,
                                                limits: options.limits)
             counters.countReceived()
-            return ReceivedMessage(peer: peer, message: message)
+            return .message(ReceivedMessage(peer: peer, message: message))
         } catch {
             counters.countRejected(.wire(error))
-            options.log("[transport] \(endpoint): dropped a message from \(source): \(error)")
-            return nil
+            options.log("[transport] \(endpoint): dropped a message from \(source()): \(error)")
+            return .rejected
         }
     }
 
@@ -99,7 +113,14 @@ extension ZMQTransport {
     /// Counts and logs failed handshakes reported by the socket monitor (refused CURVE keys are counted by
     /// the ZAP handler, so authentication events are only logged here) and logs disconnects (libzmq also
     /// drops a connection that sends a frame over `ZMQ_MAXMSGSIZE`, without saying why).
+    /// Drains the monitor every `monitorInterval` operations on the busy path (idle receives always do).
+    func pollMonitorOccasionally() {
+        operationsSinceMonitor += 1
+        if operationsSinceMonitor >= Self.monitorInterval { processMonitorEvents() }
+    }
+
     func processMonitorEvents() {
+        operationsSinceMonitor = 0
         guard let events = try? monitor.drain() else { return }
         for event in events where event.isHandshakeFailure || event.isAuthenticationFailure || event.isDisconnect {
             if event.isHandshakeFailure { counters.countRejected(.handshake) }

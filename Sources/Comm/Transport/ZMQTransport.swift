@@ -24,6 +24,10 @@ public final class ZMQTransport: Transport {
     /// The ZAP domain registered for a CURVE server (unregistered on close).
     private let zapDomain: (handler: ZAPHandler, name: String)?
     private(set) var isClosed = false
+    /// Sends and receives since the monitor was last drained (see `pollMonitorOccasionally`).
+    var operationsSinceMonitor = 0
+    /// Busy-path operations between monitor drains: rare events need no per-message check.
+    static let monitorInterval = 256
 
     public init(context: ZMQContext, role: ZMQRole, options: TransportOptions) throws(TransportError) {
         let (configured, binds) = role.address

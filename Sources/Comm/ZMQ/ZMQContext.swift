@@ -10,7 +10,8 @@ import Synchronization
 /// off, so sockets default to LINGER 0 and termination never hangs on unsent data to a dead peer
 /// (pitfall 12); transports set their LINGER explicitly.
 ///
-/// The context also owns the ZAP handler that CURVE servers on it share (`authenticator()`).
+/// The context also owns the ZAP handler that CURVE servers on it share (`authenticator()`). Its thread
+/// keeps the context alive, so a context that ever served CURVE must be ended with `terminate()`.
 public final class ZMQContext: @unchecked Sendable {
     /// The `void *` from `zmq_ctx_new`.
     let handle: UnsafeMutableRawPointer

@@ -41,7 +41,7 @@ public final class ZMQSocket {
         self.handle = nil
     }
 
-    /// The open handle; throws `.terminated`-like `.failed(ENOTSOCK)` once closed.
+    /// The open handle; throws `.failed(ENOTSOCK)` once the socket is closed.
     func open(_ operation: String) throws(ZMQError) -> UnsafeMutableRawPointer {
         guard let handle else { throw .failed(operation: operation, code: ENOTSOCK) }
         return handle
