@@ -133,6 +133,46 @@ struct RingAllReduceTests {
         }
     }
 
+    @Test("training flow: backward converts bucket by bucket on another thread while the ring reduces; same bits")
+    func overlappedConversion() throws {
+        let size = 3, count = 40_009
+        let buckets = [30_000..<40_009, 10_000..<30_000, 0..<10_000]   // backward: last layers first
+        let options = RingOptions(runID: Self.runID, chunkBytes: 8192, timeout: .seconds(10))
+        let results = runRanks(size: size, runID: Self.runID, options: options) { r, ring in
+            let shards = [gradientLikeValues(count, tag: 700 + UInt32(r), highExponent: 8),
+                          gradientLikeValues(count, tag: 710 + UInt32(r), highExponent: 8)]
+            // Reference: both shards accumulated whole, one-shot exact all-reduce.
+            let whole = FixedPointAccumulator(count: count)
+            for shard in shards { try shard.withUnsafeBufferPointer { try whole.add($0) } }
+            var expected = [Float](repeating: 0, count: count)
+            try whole.withValues { f in
+                try expected.withUnsafeMutableBufferPointer { try ring.allReduceExact(f, into: $0, step: 1) } }
+            // Overlapped: shard 0 whole; shard 1 bucket by bucket on a "backward" thread, marking each ready.
+            let accumulator = FixedPointAccumulator(count: count)
+            try shards[0].withUnsafeBufferPointer { try accumulator.add($0) }
+            let readiness = BucketReadiness(buckets: buckets.count)
+            let backward = Handoff(accumulator)
+            let producer = Thread {
+                for (i, bucket) in buckets.enumerated() {
+                    Thread.sleep(forTimeInterval: 0.005)
+                    try! shards[1].withUnsafeBufferPointer {
+                        try backward.value.add(UnsafeBufferPointer(rebasing: $0[bucket]), at: bucket.lowerBound) }
+                    readiness.markReady(i)
+                }
+            }
+            producer.start()
+            var overlapped = [Float](repeating: 0, count: count)
+            try accumulator.withValues { f in
+                try overlapped.withUnsafeMutableBufferPointer {
+                    try ring.allReduceExact(f, into: $0, buckets: buckets, readiness: readiness, step: 2) }
+            }
+            return overlapped.map(\.bitPattern) == expected.map(\.bitPattern)
+        }
+        for (r, result) in results.enumerated() {
+            #expect((try? result.get()) == true, "rank \(r): \(result)")
+        }
+    }
+
     @Test("exact mode: an overflowing sum is reported on every rank at the same element; others stay exact")
     func exactOverflow() {
         let size = 3, count = 5000

@@ -42,7 +42,7 @@ public final class FixedPointAccumulator {
     /// Throws on the first out-of-range input or overflowing sum (the accumulator then holds poison there).
     public func add(_ shard: UnsafeBufferPointer<Float>) throws(FixedPointError) {
         precondition(shard.count == count, "FixedPointAccumulator.add: \(shard.count) values for \(count)")
-        if pristine {
+        if pristine {   // first shard since a reset: convert straight into storage
             pristine = false
             let target = UnsafeMutableBufferPointer(rebasing: storage[0..<count])
             if !fixedFromFloat(shard, target, format: format) {
@@ -51,21 +51,32 @@ public final class FixedPointAccumulator {
             }
             return
         }
+        try add(shard, at: 0)
+    }
+
+    /// Adds float gradients to elements `offset ..< offset + values.count` (one bucket of a shard, e.g.
+    /// right after backward finished it, before marking it ready for the ring). values: [m] float.
+    /// Calls on disjoint ranges may run on a producer thread while the ring thread reduces other buckets,
+    /// provided the accumulator already holds values (a whole-shard `add` or `withValues` happened first).
+    public func add(_ values: UnsafeBufferPointer<Float>, at offset: Int) throws(FixedPointError) {
+        precondition(offset >= 0 && offset + values.count <= count,
+                     "FixedPointAccumulator.add: \(values.count) values at \(offset) exceed \(count)")
+        materialize()
         let block = Self.blockElements
         let scratch = UnsafeMutableBufferPointer<Int64>.allocate(capacity: block)
         defer { scratch.deallocate() }
         var start = 0
-        while start < count {
-            let n = min(block, count - start)
-            let source = UnsafeBufferPointer(rebasing: shard[start..<(start + n)])
+        while start < values.count {
+            let n = min(block, values.count - start)
+            let source = UnsafeBufferPointer(rebasing: values[start..<(start + n)])
             let converted = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
             if !fixedFromFloat(source, converted, format: format) {
                 let bad = (0..<n).first { converted[$0] == FixedPointFormat.poison }!
-                throw .inputOutOfRange(index: start + bad, value: source[bad], format: format)
+                throw .inputOutOfRange(index: offset + start + bad, value: source[bad], format: format)
             }
-            let target = UnsafeMutableBufferPointer(rebasing: storage[start..<(start + n)])
+            let target = UnsafeMutableBufferPointer(rebasing: storage[(offset + start)..<(offset + start + n)])
             if !fixedAdd(UnsafeBufferPointer(converted), into: target) {
-                throw .overflow(index: start + firstPoison(UnsafeBufferPointer(target))!, format: format)
+                throw .overflow(index: offset + start + firstPoison(UnsafeBufferPointer(target))!, format: format)
             }
             start += n
         }
