@@ -123,6 +123,10 @@ let package = Package(
         // The other process of the two-process transport tests and of scripts/bench/transport.
         .executableTarget(name: "CommPeer", dependencies: ["Comm", "Wire"], swiftSettings: numeric),
 
+        // MARK: Ring peer: one rank over ZeroMQ for the multi-process ring tests and the ring benchmark;
+        // `gradient-stats` measures real gradient magnitudes for the fixed-point scale (needs Training).
+        .executableTarget(name: "RingPeer", dependencies: ["Comm", "Wire", "Training"], swiftSettings: numeric),
+
         // MARK: Training
         .target(name: "Training",
                 dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData", .product(name: "Crypto", package: "swift-crypto"),

@@ -1,0 +1,99 @@
+import Wire
+
+// MARK: - Sending and receiving one chunk
+
+extension RingAllReduce {
+    /// Sends `region[range]` (zero-copy when `options.zeroCopy`) as one chunk to the next rank.
+    func sendChunk<E: RingElement>(_ region: UnsafeMutableBufferPointer<E>, range: Range<Int>, segment: Int,
+                                   chunkIndex: Int, planStep: RingPlan.Step,
+                                   context: ChunkContext) throws(CollectiveFailed) {
+        let bytes = UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: region[range]))
+        let frame: Frame
+        if options.zeroCopy {
+            ledger.lend()
+            let ledger = self.ledger
+            frame = Frame(lending: bytes) { ledger.release() }
+        } else {
+            frame = Frame(copying: bytes)
+        }
+        let header = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
+                                 planStep: planStep, context: context)
+        let envelope = Envelope(type: .ringChunkHeader, runID: options.runID,
+                                membershipEpoch: options.membershipEpoch, step: context.step,
+                                sequence: nextSequence())
+        do throws(TransportError) {
+            try next!.send(envelope, body: .ringChunkHeader(header), payload: [frame], to: nil,
+                           timeout: options.timeout)
+        } catch {
+            throw failure(reason(for: error, sending: true), step: context.step, bucket: context.bucket,
+                          phase: planStep.phase, ringStep: planStep.ringStep)
+        }
+        count { $0.chunksSent += 1; $0.bytesSent += bytes.count }
+    }
+
+    /// Receives the chunk that matches `range`, dropping (and counting) anything else, until the deadline.
+    func receiveChunk<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,
+                                      planStep: RingPlan.Step,
+                                      context: ChunkContext) throws(CollectiveFailed) -> Frame {
+        let expected = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
+                                   planStep: planStep, context: context)
+        let deadline = ContinuousClock.now + options.timeout
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            let received: ReceivedMessage?
+            do throws(TransportError) {
+                received = remaining > .zero ? try previous!.receive(timeout: remaining) : nil
+            } catch {
+                throw failure(reason(for: error, sending: false), step: context.step, bucket: context.bucket,
+                              phase: planStep.phase, ringStep: planStep.ringStep)
+            }
+            guard let message = received?.message else {
+                throw failure(.receiveTimeout(waited: options.timeout), step: context.step, bucket: context.bucket,
+                              phase: planStep.phase, ringStep: planStep.ringStep)
+            }
+            if let frame = accept(message, expected: expected, step: context.step) {
+                count { $0.chunksReceived += 1 }
+                return frame
+            }
+        }
+    }
+
+    /// The chunk's frame if `message` is exactly the expected chunk; otherwise counts and logs the drop.
+    private func accept(_ message: WireMessage<Frame>, expected: RingChunkHeader, step: UInt64) -> Frame? {
+        guard message.envelope.type == .ringChunkHeader, case let .ringChunkHeader(header) = message.body else {
+            count { $0.foreignDropped += 1 }
+            options.log("[ring] rank \(rank): dropped a \(message.envelope.type) message on the ring socket")
+            return nil
+        }
+        let envelope = message.envelope
+        guard envelope.membershipEpoch == options.membershipEpoch, envelope.step == step else {
+            count { $0.staleDropped += 1 }
+            options.log("[ring] rank \(rank): dropped a stale chunk (epoch \(envelope.membershipEpoch), "
+                        + "step \(envelope.step); expected \(options.membershipEpoch), \(step))")
+            return nil
+        }
+        let payloadBytes = message.payload.reduce(0) { $0 + $1.count }
+        guard header == expected, message.payload.count == 1,
+              payloadBytes == Int(expected.elementCount) * Int(expected.elementBytes) else {
+            count { $0.mismatchedDropped += 1 }
+            options.log("[ring] rank \(rank): dropped a misplaced chunk \(header); expected \(expected)")
+            return nil
+        }
+        return message.payload[0]
+    }
+
+    private func chunkHeader<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,
+                                             planStep: RingPlan.Step, context: ChunkContext) -> RingChunkHeader {
+        RingChunkHeader(phase: planStep.phase, ringStep: UInt32(planStep.ringStep), segment: UInt32(segment),
+                        chunkIndex: UInt32(chunkIndex), elementOffset: UInt64(context.base + range.lowerBound),
+                        elementCount: UInt64(range.count), elementBytes: E.wireBytes, bucket: UInt32(context.bucket))
+    }
+
+    private func reason(for error: TransportError, sending: Bool) -> CollectiveFailed.Reason {
+        switch error {
+        case .timeout: sending ? .sendTimeout(waited: options.timeout) : .receiveTimeout(waited: options.timeout)
+        case .peerUnreachable, .closed: .peerGone(error)
+        default: .transport(error)
+        }
+    }
+}

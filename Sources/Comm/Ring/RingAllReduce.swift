@@ -1,0 +1,167 @@
+import Wire
+
+// MARK: - Ring all-reduce executor: runs a RingPlan over two transports
+
+/// Sums a buffer across the `size` ranks of a ring, in place, on every rank (reduce-scatter, then
+/// all-gather; `RingPlan`). Rank r sends to r+1 through `next` and receives from r-1 through `previous`.
+///
+/// Thread-confined like its transports: create it, and call it, on the thread that owns both. Within a
+/// step it alternates *send chunk k, receive chunk k*, so at most one chunk per direction is pending and
+/// no rank ever blocks on a full queue while its neighbour waits for it. Every receive (and send) has the
+/// deadline `options.timeout`; on a timeout or a vanished peer it throws `CollectiveFailed`, so a dead or
+/// silent rank makes every other rank fail within about one deadline (they all stall at the same chunk).
+///
+/// Payloads are lent zero-copy from the buffer; the call returns only after every lent chunk was released.
+/// That is safe within the collective: a segment is sent only after its last update in the phase, and the
+/// all-gather overwrites a segment this rank sent during reduce-scatter only after that chunk completed the
+/// ring, i.e. after the next rank already consumed it.
+public final class RingAllReduce {
+    public let rank: Int
+    public let size: Int
+    public let options: RingOptions
+    /// What this ring has done so far (all calls).
+    public private(set) var counters = RingCounters()
+
+    let next: Transport?
+    let previous: Transport?
+    let ledger = LendLedger()
+    private var sequence: UInt64 = 0
+    /// Exact mode: absolute index of the first NaN (overflow) seen in the current collective.
+    var firstNaNSeen: Int?
+
+    /// - Parameters: `next` and `previous` may be nil only when `size == 1`.
+    public init(rank: Int, size: Int, next: Transport?, previous: Transport?, options: RingOptions) {
+        precondition(size >= 1 && (0..<size).contains(rank), "RingAllReduce: rank \(rank) outside 0..<\(size)")
+        precondition(size == 1 || (next != nil && previous != nil), "RingAllReduce: size \(size) needs two transports")
+        self.rank = rank
+        self.size = size
+        self.next = next
+        self.previous = previous
+        self.options = options
+    }
+
+    /// Sums `values` (float mode: float32 adds, not bit-stable across world sizes) across all ranks.
+    public func allReduce(_ values: UnsafeMutableBufferPointer<Float>, step: UInt64) throws(CollectiveFailed) {
+        try allReduce(values, buckets: [0..<values.count], readiness: nil, step: step)
+    }
+
+    /// Sums fixed-point `values` (exact mode) across all ranks; overflow shows up as poison, which
+    /// `floatFromFixed` / `FixedPointAccumulator.readFloats` report.
+    public func allReduce(_ values: UnsafeMutableBufferPointer<Int64>, step: UInt64) throws(CollectiveFailed) {
+        try allReduce(values, buckets: [0..<values.count], readiness: nil, step: step)
+    }
+
+    /// Sums `values` bucket by bucket. `buckets` tile (part of) the buffer in the order they become ready;
+    /// bucket i is reduced as soon as `readiness` marks it (nil: all ready), while later ones are produced.
+    /// The result equals the one-shot call bit for bit in exact mode (each element is summed the same way).
+    public func allReduce<E: RingElement>(_ values: UnsafeMutableBufferPointer<E>, buckets: [Range<Int>],
+                                          readiness: BucketReadiness?, step: UInt64) throws(CollectiveFailed) {
+        try forEachBucket(buckets, count: values.count, readiness: readiness, step: step) {
+            index, bucket throws(CollectiveFailed) in
+            let plan = RingPlan(count: bucket.count, rank: rank, size: size,
+                                chunkElements: max(1, options.chunkBytes / Int(E.wireBytes)))
+            let context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
+            try run(plan.steps[...], region: UnsafeMutableBufferPointer(rebasing: values[bucket]), context: context)
+        }
+    }
+
+    // MARK: - Buckets
+
+    /// Validates the buckets, then for each: waits until it is ready and runs `body` on it. Waits for every
+    /// lent chunk's release before returning.
+    func forEachBucket(_ buckets: [Range<Int>], count: Int, readiness: BucketReadiness?, step: UInt64,
+                       _ body: (Int, Range<Int>) throws(CollectiveFailed) -> Void) throws(CollectiveFailed) {
+        for bucket in buckets {
+            precondition(bucket.lowerBound >= 0 && bucket.upperBound <= count,
+                         "RingAllReduce: bucket \(bucket) outside 0..<\(count)")
+        }
+        for (index, bucket) in buckets.enumerated() {
+            if let readiness, !readiness.wait(for: index, timeout: options.bucketWait) {
+                throw failure(.bucketNotReady(bucket: index, waited: options.bucketWait), step: step, bucket: index)
+            }
+            do throws(CollectiveFailed) {
+                try body(index, bucket)
+            } catch {
+                throw withOutstandingLends(error)
+            }
+        }
+        let outstanding = ledger.waitForReleases(timeout: options.timeout)
+        if outstanding > 0 {
+            throw failure(.sendTimeout(waited: options.timeout), step: step, bucket: buckets.count - 1,
+                          outstanding: outstanding)
+        }
+    }
+
+    // MARK: - One ring step
+
+    /// Where in the arena and in the training a bucket's chunks belong.
+    struct ChunkContext {
+        var step: UInt64
+        var bucket: Int
+        /// Offset of the bucket in the whole buffer (chunk headers carry absolute element offsets).
+        var base: Int
+        /// Exact mode's all-gather: look for NaN (an overflow marker) in every chunk while it is in cache.
+        var detectNaN = false
+    }
+
+    /// Runs `steps` of a plan over `region` (the bucket), one interleaved transfer at a time.
+    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, region: UnsafeMutableBufferPointer<E>,
+                             context: ChunkContext) throws(CollectiveFailed) {
+        for planStep in steps {
+            try run(planStep, region: region, context: context)
+        }
+    }
+
+    private func run<E: RingElement>(_ planStep: RingPlan.Step, region: UnsafeMutableBufferPointer<E>,
+                                     context: ChunkContext) throws(CollectiveFailed) {
+        for transfer in planStep.transfers {
+            if !transfer.send.isEmpty {
+                try sendChunk(region, range: transfer.send, segment: planStep.sendSegment,
+                              chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
+            }
+            if !transfer.receive.isEmpty {
+                let frame = try receiveChunk(E.self, range: transfer.receive, segment: planStep.receiveSegment,
+                                             chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
+                let target = UnsafeMutableBufferPointer(rebasing: region[transfer.receive])
+                frame.withUnsafeBytes { bytes in
+                    if planStep.phase == .reduceScatter {
+                        E.reduce(bytes, into: target)
+                    } else {
+                        UnsafeMutableRawBufferPointer(target).copyMemory(from: bytes)
+                    }
+                }
+                if context.detectNaN, firstNaNSeen == nil, E.self == Float.self,
+                   let bad = firstNaN(UnsafeBufferPointer(UnsafeMutableRawBufferPointer(target)
+                                                               .assumingMemoryBound(to: Float.self))) {
+                    firstNaNSeen = context.base + transfer.receive.lowerBound + bad
+                }
+            }
+        }
+    }
+
+    func nextSequence() -> UInt64 {
+        sequence += 1
+        return sequence
+    }
+
+    func count(_ update: (inout RingCounters) -> Void) { update(&counters) }
+
+    // MARK: - Errors
+
+    func failure(_ reason: CollectiveFailed.Reason, step: UInt64, bucket: Int, phase: RingPhase? = nil,
+                 ringStep: Int? = nil, outstanding: Int = 0) -> CollectiveFailed {
+        let error = CollectiveFailed(rank: rank, size: size, step: step, phase: phase, ringStep: ringStep,
+                                     bucket: bucket, reason: reason, lentChunksOutstanding: outstanding)
+        options.log(error.description)
+        return error
+    }
+
+    /// After a failure, gives libzmq a moment to release lent chunks and records how many remain.
+    private func withOutstandingLends(_ error: CollectiveFailed) -> CollectiveFailed {
+        let outstanding = ledger.waitForReleases(timeout: RingTuning.releaseGraceOnFailure)
+        guard outstanding > 0 else { return error }
+        return CollectiveFailed(rank: error.rank, size: error.size, step: error.step, phase: error.phase,
+                                ringStep: error.ringStep, bucket: error.bucket, reason: error.reason,
+                                lentChunksOutstanding: outstanding)
+    }
+}

@@ -1,0 +1,45 @@
+import Comm
+import Foundation
+
+// MARK: - Reduction kernels: fast against naive (STYLE rule 5: a benchmark proves the vectorisation)
+
+/// Times every ring kernel and its plain-loop reference on `count` elements (median of 9 runs) and prints
+/// GB/s of bytes touched (read + written).
+func kernelBench(_ args: ArraySlice<String>) -> Int32 {
+    let count = args.first.flatMap { Int($0) } ?? (4 << 20)
+    let format = FixedPointFormat.standard
+    let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+    let floats2 = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+    let fixed = UnsafeMutableBufferPointer<Int64>.allocate(capacity: count)
+    let fixed2 = UnsafeMutableBufferPointer<Int64>.allocate(capacity: count)
+    defer { floats.deallocate(); floats2.deallocate(); fixed.deallocate(); fixed2.deallocate() }
+    for i in 0..<count { floats[i] = Float(i % 1000) * 1e-4 - 0.05; floats2[i] = 0; fixed2[i] = Int64(i) }
+    fixedFromFloat(UnsafeBufferPointer(floats), fixed, format: format)
+    let ro = UnsafeBufferPointer(floats), roFixed = UnsafeBufferPointer(fixed)
+    let rows: [(String, Int, () -> Void, () -> Void)] = [
+        ("float -> fixed", 12, { fixedFromFloat(ro, fixed2, format: format) },
+         { fixedFromFloatReference(ro, fixed2, format: format) }),
+        ("fixed += fixed", 24, { fixedAdd(roFixed, into: fixed2) }, { fixedAddReference(roFixed, into: fixed2) }),
+        ("fixed -> float", 12, { floatFromFixed(roFixed, floats2, format: format) },
+         { floatFromFixedReference(roFixed, floats2, format: format) }),
+        ("float += float", 12, { floatAdd(ro, into: floats2) }, { floatAddReference(ro, into: floats2) }),
+    ]
+    print("kernel           elements   fast GB/s   naive GB/s   speedup")
+    for (name, bytesPerElement, fast, naive) in rows {
+        let tf = medianSeconds(fast), tn = medianSeconds(naive)
+        let bytes = Double(count * bytesPerElement)
+        print(String(format: "%-16@ %9d   %9.2f   %10.2f   %6.2fx", name, count, bytes / tf / 1e9, bytes / tn / 1e9,
+                     tn / tf))
+    }
+    return 0
+}
+
+private func medianSeconds(_ body: () -> Void) -> Double {
+    var times: [Double] = []
+    for _ in 0..<9 {
+        let start = ContinuousClock.now
+        body()
+        times.append(seconds(ContinuousClock.now - start))
+    }
+    return times.sorted()[times.count / 2]
+}
