@@ -1,3 +1,4 @@
+import TensorCore
 import Wire
 
 // MARK: - A collective that could not finish (recoverable: drives membership recovery)

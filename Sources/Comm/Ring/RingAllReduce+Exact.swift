@@ -1,3 +1,4 @@
+import TensorCore
 import Wire
 
 // MARK: - Exact mode: integer reduce-scatter, float all-gather

@@ -1,3 +1,4 @@
+import TensorCore
 import Wire
 
 // MARK: - Ring all-reduce executor: runs a RingPlan over two transports

@@ -1,3 +1,4 @@
+import TensorCore
 import Wire
 
 // MARK: - Tuning constants (measured on a 2-core loopback host; notes zeromq-protobuf-c-from-swift.md §3-4)

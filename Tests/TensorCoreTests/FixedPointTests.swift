@@ -1,21 +1,11 @@
-import Comm
 import Foundation
 import TensorCore
 import Testing
 import TestSupport
 
-/// Gradient-like test data: random signs, magnitudes log-uniform over 2^lowExponent ..< 2^highExponent.
-func gradientLikeValues(_ count: Int, tag: UInt32, lowExponent: Float = -45, highExponent: Float = 12) -> [Float] {
-    var stream = CounterRNG(seed: 0xF1_C5ED).stream(tag)
-    return (0..<count).map { _ in
-        let magnitude = Float(exp2(Double(lowExponent + (highExponent - lowExponent) * stream.nextUniform())))
-        return stream.nextUniform() < 0.5 ? -magnitude : magnitude
-    }
-}
-
 /// Fixed-point kernels against their plain-loop references, and the exactness that exact mode relies on.
-@Suite("RingFixedPoint")
-struct RingFixedPointTests {
+@Suite("Fixed point (exact all-reduce arithmetic)")
+struct FixedPointTests {
     static let lengths = [0, 1, 7, 8, 9, 31, 1000, 4099]
     let format = FixedPointFormat.standard
 
