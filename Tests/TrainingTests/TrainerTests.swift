@@ -125,6 +125,28 @@ import Training
         }
     }
 
+    /// The exact (fixed-point) shard sum is the float sum up to rounding: same gradient to 1e-5 of its
+    /// scale, while the two paths are distinguishable bit for bit.
+    @Test func exactGradientSumMatchesFloatSum() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scene = try Self.writeScene(in: folder)
+        var gradients: [[Float]] = []
+        for (index, mode) in [TrainingConfig.GradientSum.exact, .float].enumerated() {
+            var config = Self.config(scene: scene, steps: 1)
+            config.pictureEvery = 0
+            config.gradientSum = mode
+            let trainer = try Trainer(config: config, runDirectory: folder.appendingPathComponent("run\(index)"),
+                                      log: { _ in })
+            try trainer.trainStep()
+            gradients.append(trainer.arena.gradients.withUnsafeBufferPointer { Array($0) })
+        }
+        let scale = gradients[1].map(\.magnitude).max()!
+        let worst = zip(gradients[0], gradients[1]).map { ($0 - $1).magnitude }.max()!
+        #expect(scale > 0 && worst <= 1e-5 * scale, "worst difference \(worst) at scale \(scale)")
+        #expect(gradients[0] != gradients[1], "the exact path was not taken")
+    }
+
     @Test func rejectsInconsistentConfigurations() throws {
         var config = TrainingConfig()
         config.pairs.tileSize = 32
@@ -137,6 +159,11 @@ import Training
         config.model.imagesPerSample = 1
         #expect(throws: TrainingConfigError.self) { try config.validate() }
         config.pairs.imagesPerSample = 1
+        try config.validate()
+        config.batchSize = 64
+        config.virtualShards = 64
+        #expect(throws: TrainingConfigError.self) { try config.validate() }   // > 32 shards in an exact sum
+        config.gradientSum = .float
         try config.validate()
     }
 }

@@ -1,6 +1,7 @@
 import EOData
 import NN
 import NeighborMAE
+import TensorCore
 
 /// Everything a training run needs, with defaults in one place: the CPU preset on the sample scene.
 public struct TrainingConfig: Codable, Sendable, Equatable {
@@ -21,6 +22,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var optimizer = AdamWConfig()
     /// The optimised loss: the weighted loss of the method, or the plain masked MSE (ablation).
     public var objective = Objective.weighted
+    /// How shard gradients are summed (in one process and across workers): `exact` converts each shard's
+    /// gradient to 64-bit fixed point and sums integers, so results do not depend on how shards are
+    /// grouped into workers (SYSTEM.md §4); `float` sums float32, faster and not bit-stable.
+    public var gradientSum = GradientSum.exact
     /// Seed of the run: parameter initialisation and every data draw (`pairs.seed` is set from it).
     public var seed: UInt64 = 0
     /// Compute threads per process (0 = one per CPU).
@@ -36,6 +41,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     public enum Objective: String, Codable, Sendable {
         case weighted, plain
+    }
+
+    public enum GradientSum: String, Codable, Sendable {
+        case exact, float
     }
 
     public init() {}
@@ -56,6 +65,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             throw .invalid("batchSize \(batchSize) must be a positive multiple of virtualShards \(virtualShards)")
         }
         if steps < 1 { throw .invalid("steps \(steps) must be >= 1") }
+        if gradientSum == .exact && virtualShards > FixedPointFormat.standard.safeSummands {
+            throw .invalid("virtualShards \(virtualShards) exceeds \(FixedPointFormat.standard.safeSummands), the most "
+                           + "shards an exact gradient sum always holds; hint: fewer, larger shards, or gradientSum: float")
+        }
         if !(peakLearningRate > 0) || minimumLearningRate < 0 || minimumLearningRate > peakLearningRate {
             throw .invalid("learning rates: need 0 <= minimum (\(minimumLearningRate)) <= peak (\(peakLearningRate)), peak > 0")
         }
