@@ -32,10 +32,8 @@ public final class Trainer {
     public let shards: VirtualShards
     let pool: ThreadPool
     let metrics: MetricsLog
-    /// Exact mode: the shards' gradients summed in 64-bit fixed point (what the ring all-reduces).
-    let accumulator: FixedPointAccumulator
-    /// A shard's gradient that did not fit the fixed-point format (reported after the step's shards).
-    private var accumulationError: FixedPointError?
+    /// Computes the shards' gradients (all of them, here; a worker computes its own).
+    public let gradients: ShardGradients
     /// `<run>/checkpoints`.
     public let checkpoints: CheckpointStore
     /// The next step to run (0-based).
@@ -66,7 +64,8 @@ public final class Trainer {
         shards = try VirtualShards(batchSize: config.batchSize, shardCount: config.virtualShards)
         model = NeighborMAEModel(config: config.model)
         arena = ParameterArena(layout: model.layout, seed: config.seed)
-        accumulator = FixedPointAccumulator(count: arena.gradients.count)
+        gradients = ShardGradients(config: config, model: model, arena: arena, loader: loader, shards: shards,
+                                   pool: pool)
         checkpoints = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"),
                                       keep: config.keepCheckpoints)
         let metricsURL = runDirectory.appendingPathComponent("metrics.jsonl")
@@ -97,38 +96,18 @@ public final class Trainer {
     public func trainStep() throws -> StepReport {
         let start = DispatchTime.now()
         let step = nextStep
-        let batches = try (0..<shards.shardCount).map { v throws(EODataError) in
-            try ShardBatch(positions: Array(shards.positions(step: step, shard: v)), loader: loader, config: config.model)
-        }
-        // The loss denominator from geometry alone, as a worker holding only some shards computes it.
-        let stepPositions = shards.positions(step: step, shards: Array(0..<shards.shardCount))
-        let globalMasked = ShardBatch.maskedPixels(positions: stepPositions, sampler: loader.sampler,
-                                                   config: config.model)
-        precondition(globalMasked == batches.reduce(0) { $0 + $1.maskedPixels },
-                     "Trainer: masked pixels from geometry differ from the loaded shards'")
-        let exact = config.gradientSum == .exact
-        arena.zeroGradients()
-        accumulator.reset()
-        let context = LayerContext(arena: arena, pool: pool)
-        var weightedSum = 0.0, plainSum = 0.0
         var firstForward: ModelForward?
-        for batch in batches {
-            if exact { arena.zeroGradients() }   // each shard's gradient alone, then into the exact sum
-            let forward = model.forward(batch.model, context)
-            let share = globalMasked > 0 ? Double(batch.maskedPixels) / Double(globalMasked) : 0
-            model.backward(forward, objective: config.objective == .weighted ? .weighted : .plain, scale: share, context)
-            weightedSum += forward.loss.weighted * Double(batch.maskedPixels)
-            plainSum += forward.loss.plain * Double(batch.maskedPixels)
-            if exact { accumulate(step: step) }
+        let losses = try gradients.compute(step: step, shards: Array(0..<shards.shardCount)) { forward in
             if firstForward == nil { firstForward = forward }
         }
+        if gradients.exact { try gradients.readSum(step: step) }
         let learningRate = config.schedule.learningRate(at: step)
-        if exact { try readAccumulatedGradients(step: step) }
         adamWStep(arena, config: config.optimizer, learningRate: Float(learningRate), step: step + 1, pool: pool)
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        let denominator = Double(max(globalMasked, 1))
-        let report = StepReport(step: step, loss: plainSum / denominator, weightedLoss: weightedSum / denominator,
+        let denominator = Double(max(losses.stepMaskedPixels, 1))
+        let report = StepReport(step: step, loss: losses.plainSum / denominator,
+                                weightedLoss: losses.weightedSum / denominator,
                                 learningRate: learningRate, seconds: seconds,
                                 pairsPerSecond: Double(config.batchSize) / seconds,
                                 samplesConsumed: (step + 1) * config.batchSize)
@@ -136,45 +115,6 @@ public final class Trainer {
         nextStep += 1
         try record(report, forward: firstForward!)
         return report
-    }
-
-    // MARK: - Exact gradient sums (SYSTEM.md §4)
-
-    /// Adds the gradient the last shard left in the arena to the fixed-point sum.
-    private func accumulate(step: Int) {
-        guard accumulationError == nil else { return }
-        do throws(FixedPointError) {
-            try arena.gradients.withUnsafeBufferPointer { (g: UnsafeBufferPointer<Float>) throws(FixedPointError) in
-                try accumulator.add(g)
-            }
-        } catch {
-            accumulationError = error
-        }
-    }
-
-    /// Replaces the arena's gradients by the exact sum over the step's shards.
-    private func readAccumulatedGradients(step: Int) throws {
-        if let error = accumulationError {
-            accumulationError = nil
-            throw TrainingError.gradientOutOfRange(step: step, detail: describe(error))
-        }
-        do throws(FixedPointError) {
-            try arena.gradients.withUnsafeMutableBufferPointer {
-                (g: UnsafeMutableBufferPointer<Float>) throws(FixedPointError) in
-                try accumulator.readFloats(into: g)
-            }
-        } catch {
-            throw TrainingError.gradientOutOfRange(step: step, detail: describe(error))
-        }
-    }
-
-    /// The error with the parameter that holds the offending element.
-    private func describe(_ error: FixedPointError) -> String {
-        let index: Int = switch error {
-        case let .inputOutOfRange(index, _, _), let .overflow(index, _): index
-        }
-        let name = arena.layout.views.first { $0.range.contains(index) }?.name ?? "padding"
-        return "\(error) (parameter \(name))"
     }
 
     /// The durable state after the steps run so far.

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import Training
+
+/// The property distributed training rests on (SYSTEM.md §4): the exact gradient of a step does not
+/// depend on how its virtual shards are grouped into workers or in which order the partial sums meet.
+@Suite("Shard gradients")
+struct ShardGradientsTests {
+    /// Each "worker" is its own Trainer (own arena, same seed), computing some shards of step 0; the
+    /// fixed-point partial sums are added in the given order and read back.
+    func groupedGradient(_ groups: [[Int]], scene: String, folder: URL, tag: String) throws -> [UInt32] {
+        var config = TrainerTests.config(scene: scene, steps: 1)
+        config.pictureEvery = 0
+        let workers = try groups.indices.map { index in
+            try Trainer(config: config, runDirectory: folder.appendingPathComponent("\(tag)-\(index)"), log: { _ in })
+        }
+        for (worker, shards) in zip(workers, groups) {
+            _ = try worker.gradients.compute(step: 0, shards: shards)
+        }
+        let total = workers[0].gradients.accumulator
+        for worker in workers.dropFirst() { try total.add(worker.gradients.accumulator) }
+        try workers[0].gradients.readSum(step: 0)
+        return workers[0].arena.gradients.withUnsafeBufferPointer { $0.map(\.bitPattern) }
+    }
+
+    @Test("1, 2 and 3 workers in any grouping and order give the same gradient bits")
+    func groupingDoesNotMatter() throws {
+        let folder = try TrainerTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scene = try TrainerTests.writeScene(in: folder)
+        let one = try groupedGradient([[0, 1, 2, 3]], scene: scene, folder: folder, tag: "one")
+        let two = try groupedGradient([[3, 1], [2, 0]], scene: scene, folder: folder, tag: "two")
+        let three = try groupedGradient([[2], [3, 0], [1]], scene: scene, folder: folder, tag: "three")
+        #expect(one.contains { $0 != 0 }, "a zero gradient proves nothing")
+        #expect(one == two)
+        #expect(one == three)
+    }
+
+    @Test("the step's masked pixels from geometry equal those of the loaded shards")
+    func denominatorFromGeometry() throws {
+        let folder = try TrainerTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scene = try TrainerTests.writeScene(in: folder)
+        var config = TrainerTests.config(scene: scene, steps: 3)
+        config.pictureEvery = 0
+        let trainer = try Trainer(config: config, runDirectory: folder.appendingPathComponent("run"), log: { _ in })
+        for step in 0..<3 {
+            let losses = try trainer.gradients.compute(step: step, shards: [0, 1, 2, 3])
+            #expect(losses.maskedPixels == losses.stepMaskedPixels && losses.maskedPixels > 0)
+            let part = try trainer.gradients.compute(step: step, shards: [2])
+            #expect(part.stepMaskedPixels == losses.stepMaskedPixels && part.maskedPixels < losses.maskedPixels)
+        }
+    }
+}
