@@ -19,11 +19,15 @@ struct AttentionBenchmark: ParsableCommand {
     var batch: Int = 64
 
     func run() throws {
-        print("# attention core, 1 thread (thread CPU time), B = \(batch); GFLOP/s = 3 · 2·(2·S²·E) · B·H / s (fwd + bwd);"
+        print("# attention core, 1 thread (thread CPU time), B = \(batch); "
+              + "GFLOP/s = 3 · 2·(2·S²·E) · B·H / s (fwd + bwd);"
               + " best of \(trials) interleaved trials; paired = median of composed time / fused time")
         print("shape                         path       fwd ms   bwd ms  GFLOP/s  paired  max|diff| (P, O, dQKV)")
-        for shape in [AttentionShape(label: "encoder S=33 E=64 H=3", batch: batch, heads: 3, sequence: 33, headWidth: 64),
-                      AttentionShape(label: "decoder S=129 E=32 H=4", batch: batch, heads: 4, sequence: 129, headWidth: 32)] {
+        let shapes = [
+            AttentionShape(label: "encoder S=33 E=64 H=3", batch: batch, heads: 3, sequence: 33, headWidth: 64),
+            AttentionShape(label: "decoder S=129 E=32 H=4", batch: batch, heads: 4, sequence: 129, headWidth: 32),
+        ]
+        for shape in shapes {
             try measure(shape)
         }
     }
@@ -114,7 +118,8 @@ private final class AttentionRun {
 
     private func forward() {
         let s = shape.sequence, e = shape.headWidth, g = geometry
-        qkv.withUnsafeBufferPointer { x in p.withUnsafeMutableBufferPointer { pb in o.withUnsafeMutableBufferPointer { ob in
+        qkv.withUnsafeBufferPointer { x in p.withUnsafeMutableBufferPointer { pb in
+        o.withUnsafeMutableBufferPointer { ob in
         scratch.withUnsafeMutableBufferPointer { work in mask.withUnsafeBufferPointer { maskBuffer in
             for b in 0..<shape.batch {
                 let keyMask = shape.masked ? UnsafeBufferPointer(rebasing: maskBuffer[(b * s)..<((b + 1) * s)]) : nil

@@ -61,7 +61,8 @@ struct StepBenchmark: ParsableCommand {
             let rate = flops.total / median / 1e9
             printJSON([
                 "impl": "ours", "threads": threadCount, "ms_per_step": round2(median * 1e3),
-                "best_ms": round2(best * 1e3), "cpu_ms_per_step": round2(StepPhases.median(cpuSeconds) * 1e3), "pairs_per_s": round2(Double(shape.pairs) / median), "steps": steps,
+                "best_ms": round2(best * 1e3), "cpu_ms_per_step": round2(StepPhases.median(cpuSeconds) * 1e3),
+                "pairs_per_s": round2(Double(shape.pairs) / median), "steps": steps,
                 "flops_per_step": flops.total, "gflop_per_s": round2(rate),
                 "peak_pct": round2(100 * rate / (StepFLOPs.corePeakGFLOPs * Double(threadCount))),
             ])

@@ -62,7 +62,9 @@ import TestSupport
             #expect(dropped.allSatisfy { j in (0..<s).allSatisfy { p[$0 * s + j] == 0 } }, "masked keys get exactly 0")
         }
         // The padding columns of O's rows are untouched.
-        #expect((0..<s).allSatisfy { i in (g.headWidth..<g.outputStride).allSatisfy { o[i * g.outputStride + $0] == -7 } })
+        #expect((0..<s).allSatisfy { i in
+            (g.headWidth..<g.outputStride).allSatisfy { o[i * g.outputStride + $0] == -7 }
+        })
     }
 
     @Test(arguments: cases) func backwardMatchesReference(shapeIndex: Int, masked: Bool) {

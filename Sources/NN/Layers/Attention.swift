@@ -57,43 +57,40 @@ public struct Attention: Sendable {
         // Both are written in full below (each head writes its P block and its columns of O).
         let probabilities = Tensor(uninitialized: [geometry.batch, heads, geometry.sequence, geometry.sequence])
         let headsOut = Tensor(uninitialized: x.shape)
-        let head = geometry.head
-        let scratch = PerThreadScratch(context.pool, floats: head.scratchCount)
-        qkvOut.withUnsafeBufferPointer { qkvBuffer in
+        keyMask.withOptionalBufferPointer { mask in
+            forwardHeads(geometry, qkv: qkvOut, keyMask: mask, probabilities: probabilities, output: headsOut,
+                         context.pool)
+        }
+        let y = proj.forward(headsOut, context)
+        return (y, AttentionCache(x: x, qkv: qkvOut, probabilities: probabilities, heads: headsOut))
+    }
+
+    /// `attentionHeadForward` for every (b, h), one pool task each: P [B, H, S, S] and the heads' output
+    /// [B, S, D] (each head its columns) are written in full. keyMask: [B·S] or nil.
+    private func forwardHeads(_ geometry: AttentionGeometry, qkv: Tensor, keyMask: UnsafeBufferPointer<Bool>?,
+                              probabilities: Tensor, output: Tensor, _ pool: ThreadPool?) {
+        let head = geometry.head, s = geometry.sequence, qkvCount = head.viewCount(head.qkvStride)
+        let scratch = PerThreadScratch(pool, floats: head.scratchCount)
+        qkv.withUnsafeBufferPointer { qkvBuffer in
             probabilities.withUnsafeMutableBufferPointer { pBuffer in
-                headsOut.withUnsafeMutableBufferPointer { oBuffer in
+                output.withUnsafeMutableBufferPointer { oBuffer in
                     scratch.tensor.withUnsafeMutableBufferPointer { scratchBuffer in
-                        let qkvBase = qkvBuffer.baseAddress!, pBase = pBuffer.baseAddress!, oBase = oBuffer.baseAddress!
-                        let s = geometry.sequence, qkvCount = head.viewCount(head.qkvStride)
-                        runPerHead(geometry, context.pool) { b, h, thread in
-                            func view(_ offset: Int) -> UnsafeBufferPointer<Float> {
-                                UnsafeBufferPointer(start: qkvBase + offset, count: qkvCount)
-                            }
-                            let p = UnsafeMutableBufferPointer(start: pBase + geometry.pOffset(b, h), count: s * s)
-                            let o = UnsafeMutableBufferPointer(start: oBase + geometry.oOffset(b, h),
-                                                               count: head.viewCount(head.outputStride))
-                            let work = scratch.slice(scratchBuffer, thread)
-                            if let keyMask {
-                                keyMask.withUnsafeBufferPointer { mask in
-                                    attentionHeadForward(q: view(geometry.qOffset(b, h)), k: view(geometry.kOffset(b, h)),
-                                                         v: view(geometry.vOffset(b, h)),
-                                                         keyMask: UnsafeBufferPointer(rebasing: mask[(b * s)..<((b + 1) * s)]),
-                                                         probabilities: p, output: o, geometry: head, scale: scale,
-                                                         scratch: work)
-                                }
-                            } else {
-                                attentionHeadForward(q: view(geometry.qOffset(b, h)), k: view(geometry.kOffset(b, h)),
-                                                     v: view(geometry.vOffset(b, h)), keyMask: nil,
-                                                     probabilities: p, output: o, geometry: head, scale: scale,
-                                                     scratch: work)
-                            }
+                        runPerHead(geometry, pool) { b, h, thread in
+                            let view = { (at: Int) in UnsafeBufferPointer(rebasing: qkvBuffer[at..<(at + qkvCount)]) }
+                            let p = geometry.pOffset(b, h), o = geometry.oOffset(b, h)
+                            attentionHeadForward(
+                                q: view(geometry.qOffset(b, h)), k: view(geometry.kOffset(b, h)),
+                                v: view(geometry.vOffset(b, h)),
+                                keyMask: keyMask.map { UnsafeBufferPointer(rebasing: $0[(b * s)..<((b + 1) * s)]) },
+                                probabilities: UnsafeMutableBufferPointer(rebasing: pBuffer[p..<(p + s * s)]),
+                                output: UnsafeMutableBufferPointer(
+                                    rebasing: oBuffer[o..<(o + head.viewCount(head.outputStride))]),
+                                geometry: head, scale: scale, scratch: scratch.slice(scratchBuffer, thread))
                         }
                     }
                 }
             }
         }
-        let y = proj.forward(headsOut, context)
-        return (y, AttentionCache(x: x, qkv: qkvOut, probabilities: probabilities, heads: headsOut))
     }
 }
 
@@ -127,6 +124,16 @@ func runPerHead(_ g: AttentionGeometry, _ pool: ThreadPool?, _ body: (_ b: Int, 
         pool.parallelFor(tasks) { task, thread in body(task / g.heads, task % g.heads, thread) }
     } else {
         for task in 0..<tasks { body(task / g.heads, task % g.heads, 0) }
+    }
+}
+
+extension Optional where Wrapped == [Bool] {
+    /// `body` with the array's buffer, or with nil.
+    func withOptionalBufferPointer<R>(_ body: (UnsafeBufferPointer<Bool>?) -> R) -> R {
+        switch self {
+        case .some(let array): array.withUnsafeBufferPointer { body($0) }
+        case .none: body(nil)
+        }
     }
 }
 

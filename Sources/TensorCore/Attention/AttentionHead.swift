@@ -133,7 +133,8 @@ public func attentionHeadBackward(
 // MARK: - Scratch layout and copies
 
 /// The regions of one call's scratch, each starting on a 16-float boundary of `base` (aligned when
-/// `base` is 64-byte aligned): q and v [S×E] dense copies, transposed [E×S₁₆], scores [S×S₁₆], valid [S₁₆].
+/// `base` is 64-byte aligned): q and v [S×E] dense copies, transposed [E×S₁₆], scores [S×S₁₆],
+/// valid [S₁₆].
 private struct AttentionScratch {
     let q: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
     let transposed: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
