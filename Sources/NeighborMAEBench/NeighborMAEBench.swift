@@ -7,5 +7,5 @@ struct NeighborMAEBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neighbormae-bench",
         abstract: "Benchmarks of NeighborMAE-Swift components against peer libraries.",
-        subcommands: [GEMMBenchmark.self, PairsBenchmark.self, StepBenchmark.self])
+        subcommands: [AttentionBenchmark.self, GEMMBenchmark.self, PairsBenchmark.self, StepBenchmark.self])
 }

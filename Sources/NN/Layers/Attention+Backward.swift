@@ -18,20 +18,32 @@ extension Attention {
         let dHeads = Tensor(uninitialized: x.shape)
         proj.backward(x: cache.heads, dY: dY, dX: dHeads, context, overwritingDX: true)
         let dqkv = Tensor(uninitialized: cache.qkv.shape)      // each head writes its dQ, dK, dV in full
-        let s = geometry.sequence
-        // Per-thread scratch for dP and dZ (each task overwrites what it uses).
-        let scratch = perThreadScratch(context.pool, floats: 2 * s * s)
+        let head = geometry.head, s = geometry.sequence
+        let scratch = PerThreadScratch(context.pool, floats: head.scratchCount)
         cache.qkv.withUnsafeBufferPointer { qkvBuffer in
             cache.probabilities.withUnsafeBufferPointer { pBuffer in
                 dHeads.withUnsafeBufferPointer { dOBuffer in
                     dqkv.withUnsafeMutableBufferPointer { dqkvBuffer in
-                        scratch.withUnsafeMutableBufferPointer { scratchBuffer in
-                            let forward = AttentionPointers(qkv: UnsafeMutablePointer(mutating: qkvBuffer.baseAddress!),
-                                                            p: pBuffer.baseAddress!, o: dOBuffer.baseAddress!)
-                            let dqkvBase = dqkvBuffer.baseAddress!, scratchBase = scratchBuffer.baseAddress!
+                        scratch.tensor.withUnsafeMutableBufferPointer { scratchBuffer in
+                            let qkvBase = qkvBuffer.baseAddress!, dqkvBase = dqkvBuffer.baseAddress!
+                            let qkvCount = head.viewCount(head.qkvStride)
                             runPerHead(geometry, context.pool) { b, h, thread in
-                                backwardHead(geometry, forward, dqkv: dqkvBase, b: b, h: h,
-                                             scratch: scratchBase + thread * 2 * s * s)
+                                func view(_ offset: Int) -> UnsafeBufferPointer<Float> {
+                                    UnsafeBufferPointer(start: qkvBase + offset, count: qkvCount)
+                                }
+                                func gradient(_ offset: Int) -> UnsafeMutableBufferPointer<Float> {
+                                    UnsafeMutableBufferPointer(start: dqkvBase + offset, count: qkvCount)
+                                }
+                                attentionHeadBackward(
+                                    q: view(geometry.qOffset(b, h)), k: view(geometry.kOffset(b, h)),
+                                    v: view(geometry.vOffset(b, h)),
+                                    probabilities: UnsafeBufferPointer(rebasing: pBuffer[geometry.pOffset(b, h)...]
+                                        .prefix(s * s)),
+                                    dO: UnsafeBufferPointer(rebasing: dOBuffer[geometry.oOffset(b, h)...]
+                                        .prefix(head.viewCount(head.outputStride))),
+                                    dQ: gradient(geometry.qOffset(b, h)), dK: gradient(geometry.kOffset(b, h)),
+                                    dV: gradient(geometry.vOffset(b, h)), geometry: head, scale: scale,
+                                    scratch: scratch.slice(scratchBuffer, thread))
                             }
                         }
                     }
@@ -39,26 +51,5 @@ extension Attention {
             }
         }
         qkv.backward(x: x, dY: dqkv, dX: dX, context, overwritingDX: overwritingDX)
-    }
-
-    /// One (b, h). `forward.o` points at dO [B, S, D]; `scratch` holds 2·S·S floats.
-    private func backwardHead(_ g: AttentionGeometry, _ ptr: AttentionPointers, dqkv: UnsafeMutablePointer<Float>,
-                              b: Int, h: Int, scratch: UnsafeMutablePointer<Float>) {
-        let s = g.sequence, hd = g.headWidth, ld = g.qkvStride
-        let q = ptr.qkv + g.qOffset(b, h), k = ptr.qkv + g.kOffset(b, h), v = ptr.qkv + g.vOffset(b, h)
-        let p = ptr.p + g.pOffset(b, h), dO = ptr.o + g.oOffset(b, h)
-        let dQ = dqkv + g.qOffset(b, h), dK = dqkv + g.kOffset(b, h), dV = dqkv + g.vOffset(b, h)
-        let dP = scratch, dZ = scratch + s * s
-        // dP = dO·Vᵀ [S×S];  dV = Pᵀ·dO [S×hd]
-        headProduct(.nt, m: s, n: s, k: hd, a: dO, lda: g.width, b: v, ldb: ld, c: dP, ldc: s, accumulate: false)
-        headProduct(.tn, m: s, n: hd, k: s, a: p, lda: s, b: dO, ldb: g.width, c: dV, ldc: ld, accumulate: false)
-        // dZ = scale · P ⊙ (dP − rowsum(dP ⊙ P))
-        let dZBuffer = UnsafeMutableBufferPointer(start: dZ, count: s * s)
-        dZBuffer.update(repeating: 0)
-        softmaxBackward(UnsafeBufferPointer(start: p, count: s * s), dY: UnsafeBufferPointer(start: dP, count: s * s),
-                        dX: dZBuffer, rows: s, columns: s, scale: scale)
-        // dQ = dZ·K;  dK = dZᵀ·Q
-        headProduct(.nn, m: s, n: hd, k: s, a: dZ, lda: s, b: k, ldb: ld, c: dQ, ldc: ld, accumulate: false)
-        headProduct(.tn, m: s, n: hd, k: s, a: dZ, lda: s, b: q, ldb: ld, c: dK, ldc: ld, accumulate: false)
     }
 }

@@ -54,49 +54,43 @@ public struct Attention: Sendable {
             }
         }
         let qkvOut = qkv.forward(x, context)
-        // Both are written in full below (softmax writes every entry, each head its own columns of O).
+        // Both are written in full below (each head writes its P block and its columns of O).
         let probabilities = Tensor(uninitialized: [geometry.batch, heads, geometry.sequence, geometry.sequence])
         let headsOut = Tensor(uninitialized: x.shape)
-        // Raw scores per thread: the softmax reads them and writes P (in place it would not vectorise).
-        let scores = perThreadScratch(context.pool, floats: geometry.sequence * geometry.sequence)
-        qkvOut.withUnsafeBufferPointer { qkvBuffer in
-            probabilities.withUnsafeMutableBufferPointer { pBuffer in
-                headsOut.withUnsafeMutableBufferPointer { oBuffer in
-                    scores.withUnsafeMutableBufferPointer { scoresBuffer in
-                        let pointers = AttentionPointers(qkv: qkvBuffer.baseAddress!, p: pBuffer.baseAddress!,
-                                                         o: oBuffer.baseAddress!)
-                        let scoresBase = scoresBuffer.baseAddress!, scoresCount = geometry.sequence * geometry.sequence
-                        runPerHead(geometry, context.pool) { b, h, thread in
-                            forwardHead(geometry, pointers, b: b, h: h, keyMask: keyMask,
-                                        scores: scoresBase + thread * scoresCount)
-                        }
-                    }
-                }
-            }
+        keyMask.withOptionalBufferPointer { mask in
+            forwardHeads(geometry, qkv: qkvOut, keyMask: mask, probabilities: probabilities, output: headsOut,
+                         context.pool)
         }
         let y = proj.forward(headsOut, context)
         return (y, AttentionCache(x: x, qkv: qkvOut, probabilities: probabilities, heads: headsOut))
     }
 
-    /// One (b, h): P = softmax(scale·Q·Kᵀ, key mask of b), O[:, h·hd ..< (h+1)·hd] = P·V.
-    /// `scores` holds S·S floats of scratch.
-    private func forwardHead(_ g: AttentionGeometry, _ ptr: AttentionPointers, b: Int, h: Int, keyMask: [Bool]?,
-                             scores: UnsafeMutablePointer<Float>) {
-        let s = g.sequence, hd = g.headWidth, ld = g.qkvStride
-        let q = ptr.qkv + g.qOffset(b, h), k = ptr.qkv + g.kOffset(b, h), v = ptr.qkv + g.vOffset(b, h)
-        let p = ptr.p + g.pOffset(b, h), o = ptr.o + g.oOffset(b, h)
-        headProduct(.nt, m: s, n: s, k: hd, a: q, lda: ld, b: k, ldb: ld, c: scores, ldc: s, accumulate: false)
-        let raw = UnsafeBufferPointer(start: scores, count: s * s)
-        let probabilities = UnsafeMutableBufferPointer(start: p, count: s * s)
-        if let keyMask {
-            keyMask.withUnsafeBufferPointer { mask in
-                softmaxForward(raw, into: probabilities, rows: s, columns: s, scale: scale,
-                               keyMask: UnsafeBufferPointer(rebasing: mask[(b * s)..<((b + 1) * s)]))
+    /// `attentionHeadForward` for every (b, h), one pool task each: P [B, H, S, S] and the heads' output
+    /// [B, S, D] (each head its columns) are written in full. keyMask: [B·S] or nil.
+    private func forwardHeads(_ geometry: AttentionGeometry, qkv: Tensor, keyMask: UnsafeBufferPointer<Bool>?,
+                              probabilities: Tensor, output: Tensor, _ pool: ThreadPool?) {
+        let head = geometry.head, s = geometry.sequence, qkvCount = head.viewCount(head.qkvStride)
+        let scratch = PerThreadScratch(pool, floats: head.scratchCount)
+        qkv.withUnsafeBufferPointer { qkvBuffer in
+            probabilities.withUnsafeMutableBufferPointer { pBuffer in
+                output.withUnsafeMutableBufferPointer { oBuffer in
+                    scratch.tensor.withUnsafeMutableBufferPointer { scratchBuffer in
+                        runPerHead(geometry, pool) { b, h, thread in
+                            let view = { (at: Int) in UnsafeBufferPointer(rebasing: qkvBuffer[at..<(at + qkvCount)]) }
+                            let p = geometry.pOffset(b, h), o = geometry.oOffset(b, h)
+                            attentionHeadForward(
+                                q: view(geometry.qOffset(b, h)), k: view(geometry.kOffset(b, h)),
+                                v: view(geometry.vOffset(b, h)),
+                                keyMask: keyMask.map { UnsafeBufferPointer(rebasing: $0[(b * s)..<((b + 1) * s)]) },
+                                probabilities: UnsafeMutableBufferPointer(rebasing: pBuffer[p..<(p + s * s)]),
+                                output: UnsafeMutableBufferPointer(
+                                    rebasing: oBuffer[o..<(o + head.viewCount(head.outputStride))]),
+                                geometry: head, scale: scale, scratch: scratch.slice(scratchBuffer, thread))
+                        }
+                    }
+                }
             }
-        } else {
-            softmaxForward(raw, into: probabilities, rows: s, columns: s, scale: scale)
         }
-        headProduct(.nn, m: s, n: hd, k: s, a: p, lda: s, b: v, ldb: ld, c: o, ldc: g.width, accumulate: false)
     }
 }
 
@@ -115,25 +109,10 @@ struct AttentionGeometry {
     func vOffset(_ b: Int, _ h: Int) -> Int { qOffset(b, h) + 2 * width }
     func oOffset(_ b: Int, _ h: Int) -> Int { b * sequence * width + h * headWidth }
     func pOffset(_ b: Int, _ h: Int) -> Int { (b * heads + h) * sequence * sequence }
-}
 
-/// Base pointers of the buffers one attention pass reads and writes (valid inside the closures
-/// that produced them).
-struct AttentionPointers {
-    let qkv: UnsafeMutablePointer<Float>
-    let p: UnsafeMutablePointer<Float>
-    let o: UnsafeMutablePointer<Float>
-
-    init(qkv: UnsafePointer<Float>, p: UnsafeMutablePointer<Float>, o: UnsafeMutablePointer<Float>) {
-        self.qkv = UnsafeMutablePointer(mutating: qkv)
-        self.p = p
-        self.o = o
-    }
-
-    init(qkv: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, o: UnsafePointer<Float>) {
-        self.qkv = qkv
-        self.p = UnsafeMutablePointer(mutating: p)
-        self.o = UnsafeMutablePointer(mutating: o)
+    /// The per-head kernels' view of one (b, h).
+    var head: AttentionHeadGeometry {
+        AttentionHeadGeometry(sequence: sequence, headWidth: headWidth, qkvStride: qkvStride, outputStride: width)
     }
 }
 
@@ -148,22 +127,28 @@ func runPerHead(_ g: AttentionGeometry, _ pool: ThreadPool?, _ body: (_ b: Int, 
     }
 }
 
-/// `floats` of scratch for each thread of `pool` (a task overwrites what it uses before reading it).
-func perThreadScratch(_ pool: ThreadPool?, floats: Int) -> Tensor {
-    Tensor(zeros: [pool?.threadCount ?? 1, floats])
+extension Optional where Wrapped == [Bool] {
+    /// `body` with the array's buffer, or with nil.
+    func withOptionalBufferPointer<R>(_ body: (UnsafeBufferPointer<Bool>?) -> R) -> R {
+        switch self {
+        case .some(let array): array.withUnsafeBufferPointer { body($0) }
+        case .none: body(nil)
+        }
+    }
 }
 
-/// One per-head matrix product, single-threaded, C = op(A)·op(B) (+ C), on raw strided pointers
-/// (`gemm`'s layouts and arguments), by the unpacked `attentionGEMM` (faster than the packed GEMM
-/// on these small shapes; the caller's task already owns the whole product).
-@inline(__always)
-func headProduct(_ layout: GEMMLayout, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                 b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-    let aRows = layout == .tn ? k : m, aCols = layout == .tn ? m : k
-    let bRows = layout == .nt ? n : k, bCols = layout == .nt ? k : n
-    attentionGEMM(layout, m: m, n: n, k: k,
-                  a: UnsafeBufferPointer(start: a, count: (aRows - 1) * lda + aCols), lda: lda,
-                  b: UnsafeBufferPointer(start: b, count: (bRows - 1) * ldb + bCols), ldb: ldb,
-                  c: UnsafeMutableBufferPointer(start: c, count: (m - 1) * ldc + n), ldc: ldc,
-                  accumulate: accumulate)
+/// `floats` of scratch for each thread of a pool, each slice starting on a 64-byte boundary (a task
+/// overwrites what it uses before reading it).
+struct PerThreadScratch {
+    let tensor: Tensor
+    let stride: Int
+
+    init(_ pool: ThreadPool?, floats: Int) {
+        stride = (floats + 15) / 16 * 16
+        tensor = Tensor(zeros: [pool?.threadCount ?? 1, stride])
+    }
+
+    func slice(_ buffer: UnsafeMutableBufferPointer<Float>, _ thread: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: buffer[(thread * stride)..<((thread + 1) * stride)])
+    }
 }

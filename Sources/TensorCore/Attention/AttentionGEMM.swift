@@ -65,20 +65,24 @@ private struct AttentionGEMMOperands {
     let c: UnsafeMutablePointer<Float>, ldc: Int
     let accumulate: Bool
 
-    /// Column panels of up to 64 (4 vectors); rows in tiles of 4 (for 3–4 vectors) or 8 (for 1–2),
+    /// Column panels of up to 64 (4 vectors) or 48; rows in tiles of 4 (for 3–4 vectors) or 8 (for 1–2),
     /// at most 16 accumulators, which with the B vectors and broadcasts fit the 32 AVX-512
     /// registers (AVX2 builds spill some; still correct); remainder rows one at a time.
     func run() {
+        // 48-column panels when they tile N exactly and 64-column ones do not (N = 144, attention's
+        // padded 129 keys: 3 panels of 4×3 tiles instead of 4×4, 4×4 and a broadcast-bound 8×1 panel).
+        let vectors = (n + 15) / 16
+        let width = vectors % 4 != 0 && vectors % 3 == 0 ? 48 : 64
         var j0 = 0
         while j0 < n {
-            let columns = min(64, n - j0)
+            let columns = min(width, n - j0)
             switch (columns + 15) / 16 {
             case 4: panel(Tile<Four, Four>.self, Tile<One, Four>.self, j0: j0, columns: columns)
             case 3: panel(Tile<Four, Three>.self, Tile<One, Three>.self, j0: j0, columns: columns)
             case 2: panel(Tile<Eight, Two>.self, Tile<One, Two>.self, j0: j0, columns: columns)
             default: panel(Tile<Eight, One>.self, Tile<One, One>.self, j0: j0, columns: columns)
             }
-            j0 += 64
+            j0 += width
         }
     }
 
