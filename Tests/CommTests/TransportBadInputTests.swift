@@ -128,6 +128,7 @@ struct TransportBadInputTests {
         let disconnected = try serve(server, until: { fixture.lines.contains("disconnected") }, timeout: .seconds(3))
         #expect(disconnected, "log: \(fixture.lines.all)")
         #expect(server.counters.snapshot.received == 0)
+        #expect(server.counters.snapshot.disconnects == 1, "the dropped connection is counted")
         try expectStillServes(server, good, fixture)
     }
 }

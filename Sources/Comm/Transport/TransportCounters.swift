@@ -12,6 +12,9 @@ public final class TransportCounters: Sendable {
         public var received: UInt64 = 0
         /// Rejected incoming messages, keyed by reason (`RejectReason.key`).
         public var rejected: [String: UInt64] = [:]
+        /// Connections that ended: peers that left, and peers libzmq dropped, e.g. for a frame over
+        /// `ZMQ_MAXMSGSIZE` (libzmq closes such a connection without saying why, so it cannot be told apart).
+        public var disconnects: UInt64 = 0
 
         /// All rejected messages, whatever the reason.
         public var rejectedTotal: UInt64 { rejected.values.reduce(0, +) }
@@ -28,6 +31,7 @@ public final class TransportCounters: Sendable {
     public func countSent() { state.withLock { $0.sent += 1 } }
     public func countReceived() { state.withLock { $0.received += 1 } }
     public func countRejected(_ reason: RejectReason) { state.withLock { $0.rejected[reason.key, default: 0] += 1 } }
+    public func countDisconnect() { state.withLock { $0.disconnects += 1 } }
 }
 
 /// Why an incoming message or connection was refused.

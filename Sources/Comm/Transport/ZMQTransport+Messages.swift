@@ -124,6 +124,7 @@ extension ZMQTransport {
         guard let events = try? monitor.drain() else { return }
         for event in events where event.isHandshakeFailure || event.isAuthenticationFailure || event.isDisconnect {
             if event.isHandshakeFailure { counters.countRejected(.handshake) }
+            if event.isDisconnect { counters.countDisconnect() }
             options.log("[transport] \(endpoint): \(event.name): connection on \(event.endpoint)")
         }
     }
