@@ -129,7 +129,8 @@ let package = Package(
 
         // MARK: Training
         .target(name: "Training",
-                dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData", .product(name: "Crypto", package: "swift-crypto"),
+                dependencies: ["TensorCore", "NN", "NeighborMAE", "EOData",
+                               .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "Yams", package: "Yams")],
                 swiftSettings: numeric),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore"],
@@ -137,7 +138,8 @@ let package = Package(
 
         // MARK: Coordinator and workers: pure state machines + thin shells
         .target(name: "Cluster", dependencies: ["Training", "Comm", "Wire", "EOData", "NN"], swiftSettings: numeric),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore"], swiftSettings: numeric),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore"],
+                    swiftSettings: numeric),
 
         // MARK: Command line
         .executableTarget(

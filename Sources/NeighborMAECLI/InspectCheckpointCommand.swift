@@ -26,7 +26,8 @@ struct InspectCheckpointCommand: ParsableCommand {
               + "in \(manifest.config.virtualShards) virtual shards")
         let model = manifest.config.model
         print("model       T \(model.imageSize) p \(model.patchSize) C \(model.channels) K \(model.imagesPerSample), "
-              + "encoder \(model.encoderWidth)x\(model.encoderDepth), decoder \(model.decoderWidth)x\(model.decoderDepth)")
+              + "encoder \(model.encoderWidth)x\(model.encoderDepth), "
+              + "decoder \(model.decoderWidth)x\(model.decoderDepth)")
         print("written     \(manifest.createdAt), format \(manifest.formatVersion)")
         print("state       sha256 \(manifest.stateSHA256)")
         for (name, digest) in manifest.files.sorted(by: { $0.key < $1.key }) {
@@ -48,7 +49,8 @@ struct InspectCheckpointCommand: ParsableCommand {
         }
         let directory = url.lastPathComponent == "checkpoints" ? url : url.appendingPathComponent("checkpoints")
         guard let newest = CheckpointStore(directory: directory).checkpointDirectories().first else {
-            throw ValidationError("no checkpoint under \(url.path) (hint: give a run directory or a step-NNNNNNN folder)")
+            throw ValidationError("no checkpoint under \(url.path) "
+                                  + "(hint: give a run directory or a step-NNNNNNN folder)")
         }
         return newest
     }

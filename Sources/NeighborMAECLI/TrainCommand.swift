@@ -19,7 +19,8 @@ struct TrainCommand: ParsableCommand {
     var sources: [String] = []
 
     @Option(help: "Optimizer steps (default \(TrainingConfig().steps)).") var steps: Int?
-    @Option(name: .customLong("batch-size"), help: "Pairs per step (default \(TrainingConfig().batchSize)).") var batchSize: Int?
+    @Option(name: .customLong("batch-size"), help: "Pairs per step (default \(TrainingConfig().batchSize)).")
+    var batchSize: Int?
     @Option(name: .customLong("shards"), help: "Virtual shards per step (default \(TrainingConfig().virtualShards)).")
     var virtualShards: Int?
     @Option(name: .customLong("lr"), help: "Peak learning rate (default \(TrainingConfig().peakLearningRate)).")

@@ -67,7 +67,9 @@ struct CoordinatorStateTests {
         #expect(out.plans[0].plan.ringOrder == [1])
         // The evicted worker wakes up and talks: it is told to join again.
         let stranger = h.done("b", step: 0)
-        #expect(stranger.sent(to: "b").contains { if case .error(let e) = $0 { e.code == ErrorCode.notAMember } else { false } })
+        #expect(stranger.sent(to: "b").contains {
+            if case .error(let e) = $0 { e.code == ErrorCode.notAMember } else { false }
+        })
     }
 
     @Test("a mid-run joiner gets the state from a donor at the next boundary and enters once hashes match")

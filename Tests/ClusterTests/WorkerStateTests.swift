@@ -102,7 +102,8 @@ struct WorkerStateTests {
         _ = w.on(Self.plan(step: 0), now: 3)
         let out = w.on(.terminate, now: 4)
         #expect(out.contains(.discardStep(step: 0)))
-        #expect(out.contains(.send(body: .leave(Leave(workerID: 4, reason: "terminated (SIGTERM)")), epoch: 0, step: 0)))
+        let leave = Body.leave(Leave(workerID: 4, reason: "terminated (SIGTERM)"))
+        #expect(out.contains(.send(body: leave, epoch: 0, step: 0)))
         #expect(out.last == .exit(code: 0, reason: "terminated") && w.phase == .exited)
     }
 }

@@ -32,8 +32,8 @@ struct InProcessTransportTests {
         let b = InProcessTransport(name: "b", network: network, expectedRunID: run)
         try a.sendRaw([Frame([0xFF, 0xFF, 0xFF])], to: nil, timeout: .seconds(1))
         let stranger = RunID(high: 1, low: 1)
-        try a.send(Envelope(type: .heartbeat, runID: stranger), body: .heartbeat(Heartbeat(workerID: 1, committedStep: 0,
-                   unixMs: 0)), payload: [], to: nil, timeout: .seconds(1))
+        let beat = Body.heartbeat(Heartbeat(workerID: 1, committedStep: 0, unixMs: 0))
+        try a.send(Envelope(type: .heartbeat, runID: stranger), body: beat, payload: [], to: nil, timeout: .seconds(1))
         try a.send(Envelope(type: .leave, runID: run), body: .leave(Leave(workerID: 3, reason: "done")),
                    payload: [], to: nil, timeout: .seconds(1))
         let received = try #require(try b.receive(timeout: .seconds(1)))

@@ -83,7 +83,8 @@ extension CoordinatorState {
     }
 
     /// The donor's StateDone carries the SHA-256 the joiner must reproduce.
-    mutating func onDonorFinished(_ done: StateDone, from id: UInt32, now: Millis, _ out: inout [CoordinatorDirective]) {
+    mutating func onDonorFinished(_ done: StateDone, from id: UInt32, now: Millis,
+                                  _ out: inout [CoordinatorDirective]) {
         guard case var .transfer(transfer) = phase, transfer.donor == id, done.step == UInt64(transfer.step) else {
             return
         }

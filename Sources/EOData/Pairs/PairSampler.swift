@@ -107,8 +107,9 @@ public final class PairSampler: Sendable {
             normalise(tile, nodata: raster.info.nodata)
             if k == 1 {
                 let rng = CounterRNG(seed: config.seed)
-                var jitterStream = rng.stream(UInt32(geometry.epoch), UInt32(geometry.index), RandomPurpose.jitter.rawValue)
-                var noiseStream = rng.stream(UInt32(geometry.epoch), UInt32(geometry.index), RandomPurpose.noise.rawValue)
+                let (epoch, index) = (UInt32(geometry.epoch), UInt32(geometry.index))
+                var jitterStream = rng.stream(epoch, index, RandomPurpose.jitter.rawValue)
+                var noiseStream = rng.stream(epoch, index, RandomPurpose.noise.rawValue)
                 config.jitter.apply(to: tile, jitterStream: &jitterStream, noiseStream: &noiseStream)
             }
         }

@@ -46,7 +46,8 @@ public struct CheckpointStore: Sendable {
     /// the same step only after the new one is complete.
     @discardableResult
     public func write(_ state: TrainingState, config: TrainingConfig, membership: [MembershipRecord] = [],
-                      fault: (CheckpointWritePhase) throws(CheckpointError) -> Void = { _ in }) throws(CheckpointError) -> URL {
+                      fault: (CheckpointWritePhase) throws(CheckpointError) -> Void = { _ in })
+        throws(CheckpointError) -> URL {
         try createDirectoryIfNeeded()
         removeTemporaryDirectories()
         let name = Self.name(step: state.step)

@@ -130,7 +130,8 @@ public final class Trainer {
         if saved.model != config.model { differences.append("model") }
         if saved.seed != config.seed { differences.append("seed \(saved.seed) vs \(config.seed)") }
         if saved.batchSize != config.batchSize || saved.virtualShards != config.virtualShards {
-            differences.append("batch \(saved.batchSize)/\(saved.virtualShards) vs \(config.batchSize)/\(config.virtualShards)")
+            differences.append("batch \(saved.batchSize)/\(saved.virtualShards) vs "
+                               + "\(config.batchSize)/\(config.virtualShards)")
         }
         if saved.pairs != config.pairs { differences.append("pairs") }
         guard differences.isEmpty else {

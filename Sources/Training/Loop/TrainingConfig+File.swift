@@ -22,7 +22,8 @@ extension TrainingConfig {
     }
 
     /// Parses YAML text over the defaults (see `load(contentsOf:)`); `source` names it in errors.
-    public static func parse(yaml text: String, source: String = "config") throws(TrainingConfigError) -> TrainingConfig {
+    public static func parse(yaml text: String,
+                             source: String = "config") throws(TrainingConfigError) -> TrainingConfig {
         let overrides: Any?
         do {
             overrides = try Yams.load(yaml: text)

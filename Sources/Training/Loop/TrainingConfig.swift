@@ -66,8 +66,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         if steps < 1 { throw .invalid("steps \(steps) must be >= 1") }
         if gradientSum == .exact && virtualShards > FixedPointFormat.standard.safeSummands {
-            throw .invalid("virtualShards \(virtualShards) exceeds \(FixedPointFormat.standard.safeSummands), the most "
-                           + "shards an exact gradient sum always holds; hint: fewer, larger shards, or gradientSum: float")
+            throw .invalid("virtualShards \(virtualShards) exceeds \(FixedPointFormat.standard.safeSummands), the "
+                           + "most shards an exact gradient sum always holds; hint: fewer, larger shards, "
+                           + "or gradientSum: float")
         }
         if !(peakLearningRate > 0) || minimumLearningRate < 0 || minimumLearningRate > peakLearningRate {
             throw .invalid("learning rates: need 0 <= minimum (\(minimumLearningRate)) <= peak (\(peakLearningRate)), peak > 0")
@@ -77,7 +78,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if sources.isEmpty { throw .invalid("sources is empty; hint: give a GeoTIFF, a folder or a list file") }
         if logEvery < 1 { throw .invalid("logEvery \(logEvery) must be >= 1") }
         if checkpointEvery < 0 || keepCheckpoints < 1 {
-            throw .invalid("checkpointEvery \(checkpointEvery) must be >= 0 and keepCheckpoints \(keepCheckpoints) >= 1")
+            throw .invalid("checkpointEvery \(checkpointEvery) must be >= 0 and keepCheckpoints "
+                           + "\(keepCheckpoints) >= 1")
         }
         if pictureEvery < 0 || picturePairs < 1 {
             throw .invalid("pictureEvery \(pictureEvery) must be >= 0 and picturePairs \(picturePairs) >= 1")
