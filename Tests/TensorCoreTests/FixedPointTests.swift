@@ -162,3 +162,60 @@ struct FixedPointTests {
         }
     }
 }
+
+/// Narrow wire widths: packing loses nothing and the packed add equals the byte-by-byte reference.
+@Suite("Fixed point packing")
+struct FixedPointPackingTests {
+    /// Values that need exactly `bits` bits including the sign, both signs, plus zeros.
+    static func values(_ n: Int, bits: Int, tag: UInt32) -> [Int64] {
+        var stream = CounterRNG(seed: 0x9ACC).stream(tag)
+        return (0..<n).map { i in
+            if i % 7 == 3 { return 0 }
+            let magnitude = Int64(stream.nextUInt64() >> UInt64(64 - (bits - 1)))
+            return stream.nextUniform() < 0.5 ? -magnitude - 1 : magnitude
+        }
+    }
+
+    @Test("the width is the narrowest of 5...8 that holds every value; extremes and poison need 8",
+          arguments: [0, 1, 7, 8, 9, 33, 1000])
+    func width(n: Int) {
+        for bits in [1, 20, 40, 41, 48, 49, 56, 57, 64] {
+            let x = Self.values(n, bits: bits, tag: UInt32(bits))
+            let fast = x.withUnsafeBufferPointer { fixedPackedWidth($0) }
+            let slow = x.withUnsafeBufferPointer { fixedPackedWidthReference($0) }
+            #expect(fast == slow, "n \(n), \(bits) bits")
+        }
+        if n > 0 {
+            var edge = [Int64](repeating: 1, count: n)
+            edge[n - 1] = -(1 << 39)
+            #expect(edge.withUnsafeBufferPointer { fixedPackedWidth($0) } == 5)
+            edge[n - 1] = 1 << 39
+            #expect(edge.withUnsafeBufferPointer { fixedPackedWidth($0) } == 6)
+            edge[0] = FixedPointFormat.poison
+            #expect(edge.withUnsafeBufferPointer { fixedPackedWidth($0) } == 8)
+        }
+    }
+
+    @Test("pack then unpack is the identity, and the packed add equals the reference (incl. overflow, poison)",
+          arguments: [0, 1, 2, 7, 8, 9, 31, 1000, 4099])
+    func roundTripAndAdd(n: Int) {
+        for bits in [1, 33, 40, 47, 55, 64] {
+            let x = Self.values(n, bits: bits, tag: UInt32(100 + bits))
+            let width = x.withUnsafeBufferPointer { fixedPackedWidth($0) }
+            var packed = [UInt8](repeating: 0xEE, count: n * width)
+            x.withUnsafeBufferPointer { xs in packed.withUnsafeMutableBytes { fixedPack(xs, width: width, into: $0) } }
+            var unpacked = [Int64](repeating: 7, count: n)
+            packed.withUnsafeBytes { raw in unpacked.withUnsafeMutableBufferPointer {
+                fixedUnpack(raw, width: width, into: $0) } }
+            #expect(unpacked == x, "n \(n), \(bits) bits, width \(width)")
+
+            var base = Self.values(n, bits: 63, tag: UInt32(200 + bits))   // near the limits: some sums overflow
+            if n > 4 { base[4] = FixedPointFormat.poison }
+            var fast = base, slow = base
+            let okFast = packed.withUnsafeBytes { raw in fast.withUnsafeMutableBufferPointer {
+                fixedAddPacked(raw, width: width, into: $0) } }
+            let okSlow = slow.withUnsafeMutableBufferPointer { fixedAddPackedReference(packed, width: width, into: $0) }
+            #expect(fast == slow && okFast == okSlow, "n \(n), \(bits) bits, width \(width)")
+        }
+    }
+}

@@ -7,17 +7,22 @@ extension RingAllReduce {
     func sendChunk<E: RingElement>(_ region: UnsafeMutableBufferPointer<E>, range: Range<Int>, segment: Int,
                                    chunkIndex: Int, planStep: RingPlan.Step,
                                    context: ChunkContext) throws(CollectiveFailed) {
-        let bytes = UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: region[range]))
+        let values = UnsafeBufferPointer(UnsafeMutableBufferPointer(rebasing: region[range]))
+        let bytes = UnsafeRawBufferPointer(values)
+        let width = E.wireWidth(values)
         let frame: Frame
-        if options.zeroCopy {
+        if width < E.wireBytes {   // narrower on the wire: one packing pass instead of a zero-copy lend
+            frame = Frame(count: values.count * Int(width)) { E.pack(values, width: width, into: $0) }
+        } else if options.zeroCopy {
             ledger.lend()
             let ledger = self.ledger
             frame = Frame(lending: bytes) { ledger.release() }
         } else {
             frame = Frame(copying: bytes)
         }
-        let header = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
+        var header = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
                                  planStep: planStep, context: context)
+        header.elementBytes = width
         let envelope = Envelope(type: .ringChunkHeader, runID: options.runID,
                                 membershipEpoch: options.membershipEpoch, step: context.step,
                                 sequence: nextSequence())
@@ -28,13 +33,13 @@ extension RingAllReduce {
             throw failure(reason(for: error, sending: true), step: context.step, bucket: context.bucket,
                           phase: planStep.phase, ringStep: planStep.ringStep)
         }
-        count { $0.chunksSent += 1; $0.bytesSent += bytes.count }
+        count { $0.chunksSent += 1; $0.bytesSent += values.count * Int(width) }
     }
 
     /// Receives the chunk that matches `range`, dropping (and counting) anything else, until the deadline.
     func receiveChunk<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,
                                       planStep: RingPlan.Step,
-                                      context: ChunkContext) throws(CollectiveFailed) -> Frame {
+                                      context: ChunkContext) throws(CollectiveFailed) -> (frame: Frame, width: UInt32) {
         let expected = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
                                    planStep: planStep, context: context)
         let deadline = ContinuousClock.now + options.timeout
@@ -51,15 +56,17 @@ extension RingAllReduce {
                 throw failure(.receiveTimeout(waited: options.timeout), step: context.step, bucket: context.bucket,
                               phase: planStep.phase, ringStep: planStep.ringStep)
             }
-            if let frame = accept(message, expected: expected, step: context.step) {
+            if let accepted = accept(message, expected: expected, widths: E.acceptedWireBytes, step: context.step) {
                 count { $0.chunksReceived += 1 }
-                return frame
+                return accepted
             }
         }
     }
 
-    /// The chunk's frame if `message` is exactly the expected chunk; otherwise counts and logs the drop.
-    private func accept(_ message: WireMessage<Frame>, expected: RingChunkHeader, step: UInt64) -> Frame? {
+    /// The chunk's frame and wire width if `message` is exactly the expected chunk (at any width in
+    /// `widths`); otherwise counts and logs the drop.
+    private func accept(_ message: WireMessage<Frame>, expected: RingChunkHeader, widths: ClosedRange<UInt32>,
+                        step: UInt64) -> (frame: Frame, width: UInt32)? {
         guard message.envelope.type == .ringChunkHeader, case let .ringChunkHeader(header) = message.body else {
             count { $0.foreignDropped += 1 }
             options.log("[ring] rank \(rank): dropped a \(message.envelope.type) message on the ring socket")
@@ -73,13 +80,15 @@ extension RingAllReduce {
             return nil
         }
         let payloadBytes = message.payload.reduce(0) { $0 + $1.count }
-        guard header == expected, message.payload.count == 1,
-              payloadBytes == Int(expected.elementCount) * Int(expected.elementBytes) else {
+        var sameChunk = header
+        sameChunk.elementBytes = expected.elementBytes
+        guard sameChunk == expected, widths.contains(header.elementBytes), message.payload.count == 1,
+              payloadBytes == Int(expected.elementCount) * Int(header.elementBytes) else {
             count { $0.mismatchedDropped += 1 }
             options.log("[ring] rank \(rank): dropped a misplaced chunk \(header); expected \(expected)")
             return nil
         }
-        return message.payload[0]
+        return (message.payload[0], header.elementBytes)
     }
 
     private func chunkHeader<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,

@@ -121,14 +121,16 @@ public final class RingAllReduce {
                               chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
             }
             if !transfer.receive.isEmpty {
-                let frame = try receiveChunk(E.self, range: transfer.receive, segment: planStep.receiveSegment,
-                                             chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
+                let (frame, width) = try receiveChunk(E.self, range: transfer.receive,
+                                                      segment: planStep.receiveSegment,
+                                                      chunkIndex: transfer.chunkIndex, planStep: planStep,
+                                                      context: context)
                 let target = UnsafeMutableBufferPointer(rebasing: region[transfer.receive])
                 frame.withUnsafeBytes { bytes in
                     if planStep.phase == .reduceScatter {
-                        E.reduce(bytes, into: target)
+                        E.reduce(bytes, width: width, into: target)
                     } else {
-                        UnsafeMutableRawBufferPointer(target).copyMemory(from: bytes)
+                        E.store(bytes, width: width, into: target)
                     }
                 }
                 if context.detectNaN, firstNaNSeen == nil, E.self == Float.self,

@@ -63,23 +63,57 @@ public struct RingCounters: Sendable, Equatable {
 
 /// Element types the ring can reduce: `Float` (float mode) and `Int64` (exact mode, fixed point).
 public protocol RingElement: BitwiseCopyable {
-    /// Bytes per element on the wire (`RingChunkHeader.elementBytes`).
+    /// Bytes per element in memory, and the widest wire width (`RingChunkHeader.elementBytes`).
     static var wireBytes: UInt32 { get }
-    /// target[i] += source[i]; source: raw bytes of `target.count` elements, any alignment.
-    static func reduce(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableBufferPointer<Self>)
+    /// Wire widths a receiver accepts for this element type.
+    static var acceptedWireBytes: ClosedRange<UInt32> { get }
+    /// The wire width for a chunk holding `values` (narrower than `wireBytes` only if nothing is lost).
+    static func wireWidth(_ values: UnsafeBufferPointer<Self>) -> UInt32
+    /// Writes `values` at `width` bytes each (called only for widths below `wireBytes`).
+    static func pack(_ values: UnsafeBufferPointer<Self>, width: UInt32, into bytes: UnsafeMutableRawBufferPointer)
+    /// target[i] += source[i]; source: `target.count` elements of `width` bytes, any alignment.
+    static func reduce(_ source: UnsafeRawBufferPointer, width: UInt32, into target: UnsafeMutableBufferPointer<Self>)
+    /// target[i] = source[i]; source as in `reduce`.
+    static func store(_ source: UnsafeRawBufferPointer, width: UInt32, into target: UnsafeMutableBufferPointer<Self>)
 }
 
 extension Float: RingElement {
     public static var wireBytes: UInt32 { 4 }
-    public static func reduce(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableBufferPointer<Float>) {
+    public static var acceptedWireBytes: ClosedRange<UInt32> { 4...4 }
+    public static func wireWidth(_ values: UnsafeBufferPointer<Float>) -> UInt32 { 4 }
+    public static func pack(_ values: UnsafeBufferPointer<Float>, width: UInt32,
+                            into bytes: UnsafeMutableRawBufferPointer) {
+        preconditionFailure("Float chunks are always sent at 4 bytes")
+    }
+    public static func reduce(_ source: UnsafeRawBufferPointer, width: UInt32,
+                              into target: UnsafeMutableBufferPointer<Float>) {
         floatAdd(source, into: target)
+    }
+    public static func store(_ source: UnsafeRawBufferPointer, width: UInt32,
+                             into target: UnsafeMutableBufferPointer<Float>) {
+        UnsafeMutableRawBufferPointer(target).copyMemory(from: source)
     }
 }
 
+/// Fixed point travels at the narrowest width of 5...8 bytes that holds the chunk (`fixedPackedWidth`):
+/// realistic gradients need 5, so exact mode's reduce-scatter moves 5/8 of the bytes, still exactly.
 extension Int64: RingElement {
     public static var wireBytes: UInt32 { 8 }
+    public static var acceptedWireBytes: ClosedRange<UInt32> { 5...8 }
+    public static func wireWidth(_ values: UnsafeBufferPointer<Int64>) -> UInt32 {
+        UInt32(fixedPackedWidth(values))
+    }
+    public static func pack(_ values: UnsafeBufferPointer<Int64>, width: UInt32,
+                            into bytes: UnsafeMutableRawBufferPointer) {
+        fixedPack(values, width: Int(width), into: bytes)
+    }
     /// Overflow becomes sticky poison; `floatFromFixed` reports it after the collective.
-    public static func reduce(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableBufferPointer<Int64>) {
-        fixedAdd(source, into: target)
+    public static func reduce(_ source: UnsafeRawBufferPointer, width: UInt32,
+                              into target: UnsafeMutableBufferPointer<Int64>) {
+        fixedAddPacked(source, width: Int(width), into: target)
+    }
+    public static func store(_ source: UnsafeRawBufferPointer, width: UInt32,
+                             into target: UnsafeMutableBufferPointer<Int64>) {
+        fixedUnpack(source, width: Int(width), into: target)
     }
 }

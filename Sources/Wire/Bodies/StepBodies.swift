@@ -114,7 +114,7 @@ public struct RingChunkHeader: Sendable, Equatable {
     public var elementOffset: UInt64
     /// Elements in the chunk; `elementCount * elementBytes` equals the envelope's payload length.
     public var elementCount: UInt64
-    /// 8 (64-bit fixed point, exact mode) or 4 (float32).
+    /// 4 (float32) or 5...8 (64-bit fixed point of exact mode, sent in its low bytes, sign-extended on receipt).
     public var elementBytes: UInt32
     /// Gradient bucket (for overlap with backward); 0 when not bucketed.
     public var bucket: UInt32

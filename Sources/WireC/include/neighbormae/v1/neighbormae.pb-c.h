@@ -641,7 +641,7 @@ struct  Neighbormae__V1__RingChunkHeader
    */
   uint64_t element_count;
   /*
-   * 8 (64-bit fixed point, exact mode) or 4 (float32)
+   * 4 (float32) or 5..8 (64-bit fixed point in its low bytes, sign-extended)
    */
   uint32_t element_bytes;
   /*
