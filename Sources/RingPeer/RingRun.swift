@@ -71,7 +71,10 @@ struct PeerWorkload {
                                  options: RingOptions(runID: runID, chunkBytes: a.chunkBytes,
                                                       timeout: .milliseconds(a.timeoutMs), zeroCopy: a.zeroCopy,
                                                       log: log))
-        let input = (0..<n).map { Float(a.rank * 1000 + $0 % 997) }
+        // Gradient-sized values (at most about 2.4e-4; real gradients: docs/BENCHMARKS.md "Fixed-point scale"),
+        // integers times 2^-24, so every partial sum is exact in float32 too and the result can be checked.
+        let unit = Float(sign: .plus, exponent: -24, significand: 1)
+        let input = (0..<n).map { Float(a.rank * 1000 + $0 % 997) * unit }
         var values = input
         let accumulator = FixedPointAccumulator(count: n)
         var times: [Double] = []
@@ -99,7 +102,7 @@ struct PeerWorkload {
             // Checking costs CPU the other ranks' timed collectives share: in bench mode only the last one.
             if a.bench && iteration + 1 < total { continue }
             let size = a.size
-            let expected = { (i: Int) in Float(1000 * size * (size - 1) / 2 + size * (i % 997)) }
+            let expected = { (i: Int) in Float(1000 * size * (size - 1) / 2 + size * (i % 997)) * unit }
             if let bad = values.indices.first(where: { values[$0] != expected($0) }) {
                 print("WRONG_SUM rank=\(a.rank) iteration=\(iteration) index=\(bad) value=\(values[bad])")
                 return 4
