@@ -24,8 +24,10 @@ extension RingAllReduce {
             var context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
             let integers = UnsafeMutableBufferPointer(rebasing: fixed[bucket])
             let results = UnsafeMutableBufferPointer(rebasing: floats[bucket])
+            // As many elements per chunk as the float all-gather (and float mode): integers usually travel
+            // at 5 bytes (`Int64.wireWidth`), and fewer, larger chunks mean fewer per-chunk round trips.
             let plan = RingPlan(count: bucket.count, rank: rank, size: size,
-                                chunkElements: max(1, options.chunkBytes / 8))
+                                chunkElements: max(1, options.chunkBytes / 4))
             try run(plan.steps.prefix(size - 1), region: integers, context: context)
             let owned = size > 1 ? plan.segments[plan.ownedSegment] : 0..<bucket.count
             let ownedResults = UnsafeMutableBufferPointer(rebasing: results[owned])

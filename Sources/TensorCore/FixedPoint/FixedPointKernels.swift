@@ -83,18 +83,13 @@ public func fixedAdd(_ x: UnsafeRawBufferPointer, into y: UnsafeMutableBufferPoi
     let n = y.count
     guard n > 0 else { return true }
     let source = x.baseAddress!, target = UnsafeMutableRawPointer(y.baseAddress!)
-    let poison = IntVector(repeating: FixedPointFormat.poison)
     var bad = IntVector()
     var i = 0
-    while i + 8 <= n {   // all-ones lane masks from arithmetic shifts (Int64 SIMD comparisons are scalarised)
+    while i + 8 <= n {
         let a = source.loadUnaligned(fromByteOffset: i * 8, as: IntVector.self)
         let b = target.loadUnaligned(fromByteOffset: i * 8, as: IntVector.self)
-        let sum = a &+ b
-        let overflow = ((a ^ sum) & (b ^ sum)) &>> 63
-        let ta = a ^ poison, tb = b ^ poison                  // zero exactly for poison
-        let poisoned = ~((ta | (0 &- ta)) &>> 63) | ~((tb | (0 &- tb)) &>> 63)
-        let failed = overflow | poisoned
-        target.storeBytes(of: (sum & ~failed) | (poison & failed), toByteOffset: i * 8, as: IntVector.self)
+        let (sum, failed) = fixedAddLanes(a, b)
+        target.storeBytes(of: sum, toByteOffset: i * 8, as: IntVector.self)
         bad |= failed
         i += 8
     }
@@ -105,6 +100,19 @@ public func fixedAdd(_ x: UnsafeRawBufferPointer, into y: UnsafeMutableBufferPoi
         i += 1
     }
     return ok
+}
+
+/// a + b per lane, with poison where the sum overflows or either operand is poison; `failed` is all ones
+/// in those lanes. All-ones masks come from arithmetic shifts: Int64 SIMD comparisons are scalarised.
+@inline(__always)
+func fixedAddLanes(_ a: SIMD8<Int64>, _ b: SIMD8<Int64>) -> (sum: SIMD8<Int64>, failed: SIMD8<Int64>) {
+    let poison = SIMD8<Int64>(repeating: FixedPointFormat.poison)
+    let sum = a &+ b
+    let overflow = ((a ^ sum) & (b ^ sum)) &>> 63
+    let ta = a ^ poison, tb = b ^ poison                  // zero exactly for poison
+    let poisoned = ~((ta | (0 &- ta)) &>> 63) | ~((tb | (0 &- tb)) &>> 63)
+    let failed = overflow | poisoned
+    return ((sum & ~failed) | (poison & failed), failed)
 }
 
 /// Typed convenience over `fixedAdd(_:into:)`.

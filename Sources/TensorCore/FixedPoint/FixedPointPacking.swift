@@ -64,10 +64,29 @@ public func fixedAddPacked(_ x: UnsafeRawBufferPointer, width: Int,
     precondition((1...8).contains(width) && x.count == y.count * width,
                  "fixedAddPacked: \(x.count) bytes for \(y.count) elements of width \(width)")
     if width == 8 { return fixedAdd(x, into: y) }
-    var ok = true
-    forEachPacked(x, width: width, count: y.count) { i, value in
-        y[i] = fixedAddScalar(value, y[i])
-        ok = ok && y[i] != FixedPointFormat.poison
+    let n = y.count
+    guard n > 0 else { return true }
+    let source = x.baseAddress!, target = UnsafeMutableRawPointer(y.baseAddress!)
+    let shift = SIMD8<Int64>(repeating: Int64(64 - 8 * width))
+    var bad = SIMD8<Int64>()
+    var i = 0
+    // Eight elements per vector, each lane from one unaligned 8-byte load, while the last load stays in bounds.
+    while i + 8 <= n && (i + 7) * width + 8 <= x.count {
+        let base = source + i * width
+        var raw = SIMD8<Int64>()
+        for lane in 0..<8 { raw[lane] = base.loadUnaligned(fromByteOffset: lane * width, as: Int64.self) }
+        let a = (raw.littleEndianLanes &<< shift) &>> shift
+        let b = target.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
+        let (sum, failed) = fixedAddLanes(a, b)
+        target.storeBytes(of: sum, toByteOffset: i * 8, as: SIMD8<Int64>.self)
+        bad |= failed
+        i += 8
+    }
+    var ok = bad == SIMD8<Int64>()
+    let rest = UnsafeRawBufferPointer(rebasing: x[(i * width)...])
+    forEachPacked(rest, width: width, count: n - i) { k, value in
+        y[i + k] = fixedAddScalar(value, y[i + k])
+        ok = ok && y[i + k] != FixedPointFormat.poison
     }
     return ok
 }
@@ -97,6 +116,19 @@ private func forEachPacked(_ x: UnsafeRawBufferPointer, width: Int, count n: Int
         raw = Int64(littleEndian: raw)
         body(i, (raw &<< shift) &>> shift)
         i += 1
+    }
+}
+
+private extension SIMD8 where Scalar == Int64 {
+    /// Lanes read from little-endian memory as host integers (a no-op on little-endian hosts).
+    var littleEndianLanes: SIMD8<Int64> {
+        #if _endian(little)
+        return self
+        #else
+        var out = self
+        for lane in 0..<8 { out[lane] = Int64(littleEndian: self[lane]) }
+        return out
+        #endif
     }
 }
 
