@@ -138,7 +138,7 @@ let package = Package(
 
         // MARK: Coordinator and workers: pure state machines + thin shells
         .target(name: "Cluster", dependencies: ["Training", "Comm", "Wire", "EOData", "NN"], swiftSettings: numeric),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore"],
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore", "Training"],
                     swiftSettings: numeric),
 
         // MARK: Command line

@@ -22,6 +22,11 @@ public struct TrainingState {
     /// order, little-endian float bits, alignment padding excluded). Two replicas agree on it exactly
     /// when their states are bit-identical.
     public func sha256() -> String {
+        hexString(sha256Digest())
+    }
+
+    /// The same hash as raw bytes (what StateDone and Heartbeat carry).
+    public func sha256Digest() -> [UInt8] {
         var hasher = SHA256()
         for value in [UInt64(step), UInt64(samplesConsumed)] {
             withUnsafeBytes(of: value.littleEndian) { hasher.update(bufferPointer: $0) }
@@ -33,7 +38,7 @@ public struct TrainingState {
                 }
             }
         }
-        return hexString(hasher.finalize())
+        return Array(hasher.finalize())
     }
 }
 
