@@ -126,6 +126,11 @@ public struct MaskPlan: Sendable, Equatable {
     /// N = Σ (L − n)·p², the masked pixels of the whole plan: the loss denominator, known before the forward
     /// (a shard of a batch scales its gradient by N_shard / N_batch to get the batch loss's gradient).
     public func maskedPixelCount(patchSize: Int) -> Int {
+        Self.maskedPixelCount(visibleCounts: visibleCounts, patchesPerImage: patchesPerImage, patchSize: patchSize)
+    }
+
+    /// N for images with these visible counts, without drawing a plan (only the counts decide it).
+    public static func maskedPixelCount(visibleCounts: [Int], patchesPerImage: Int, patchSize: Int) -> Int {
         visibleCounts.reduce(0) { $0 + (patchesPerImage - $1) * patchSize * patchSize }
     }
 

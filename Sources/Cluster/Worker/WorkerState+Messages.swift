@@ -88,12 +88,11 @@ extension WorkerState {
         case let .reduced(lossSum, weightSum, pixels, shards, computeMs, reduceMs):
             done = StepDone(step: UInt64(step), ok: true, lossSum: lossSum, lossWeightSum: weightSum,
                             maskedPixelCount: pixels, shardsDone: shards, computeMs: computeMs, reduceMs: reduceMs)
-            phase = .reported(step: step, epoch: epoch, learningRate: learningRate)
-        case let .failed(reason):
+        case let .failed(reason):   // reported like a result; the coordinator's Abort follows
             done = StepDone(step: UInt64(step), ok: false, lossSum: 0, lossWeightSum: 0, maskedPixelCount: 0,
                             shardsDone: 0, computeMs: 0, reduceMs: 0, error: reason)
-            phase = .reported(step: step, epoch: epoch, learningRate: learningRate)   // the Abort follows
         }
+        phase = .reported(step: step, epoch: epoch, learningRate: learningRate)
         out.append(.send(body: .stepDone(done), epoch: epoch, step: UInt64(step)))
     }
 }

@@ -36,24 +36,33 @@ extension CheckpointStore {
     /// format version and names both data files, and each file has the recorded size and SHA-256.
     @discardableResult
     public static func verify(_ url: URL) throws(CheckpointError) -> CheckpointManifest {
+        try verifiedFiles(url).manifest
+    }
+
+    /// The manifest and the verified contents of both data files (each file is read once).
+    static func verifiedFiles(_ url: URL) throws(CheckpointError) -> (manifest: CheckpointManifest,
+                                                                       model: Data, optimizer: Data) {
         let manifest = try readManifest(url)
+        var contents: [Data] = []
         for name in [modelFile, optimizerFile] {
             guard let expected = manifest.files[name] else { throw .badManifest(url, "does not list \(name)") }
             let data = try readFile(url.appendingPathComponent(name), in: url)
             guard data.count == expected.bytes, hexString(SHA256.hash(data: data)) == expected.sha256 else {
                 throw .checksumMismatch(url, file: name)
             }
+            contents.append(data)
         }
-        return manifest
+        return (manifest, contents[0], contents[1])
     }
 
     /// Verifies `url` and loads parameters and moments into `arena`, whose layout must match the
     /// checkpoint's tensors by name and shape. Finally checks the loaded state's SHA-256.
     @discardableResult
     public static func load(_ url: URL, into arena: ParameterArena) throws(CheckpointError) -> CheckpointManifest {
-        let manifest = try verify(url)
-        let model = try tensors(url, modelFile)
-        let optimizer = try tensors(url, optimizerFile)
+        let files = try verifiedFiles(url)
+        let manifest = files.manifest
+        let model = try tensors(files.model, url, modelFile)
+        let optimizer = try tensors(files.optimizer, url, optimizerFile)
         for view in arena.layout.views {
             try copy(model, view.name, view, into: arena.parameters, url)
             try copy(optimizer, "exp_avg." + view.name, view, into: arena.firstMoment, url)
@@ -100,9 +109,9 @@ extension CheckpointStore {
         }
     }
 
-    private static func tensors(_ url: URL, _ name: String) throws(CheckpointError) -> SafeTensors {
+    private static func tensors(_ data: Data, _ url: URL, _ name: String) throws(CheckpointError) -> SafeTensors {
         do {
-            return try SafeTensors(contentsOf: url.appendingPathComponent(name))
+            return try SafeTensors(bytes: data)
         } catch {
             throw .incompatible(url, "\(name): \(error)")
         }

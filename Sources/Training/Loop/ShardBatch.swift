@@ -30,8 +30,7 @@ public struct ShardBatch: Sendable {
     public static func maskedPixels(positions: [Int], sampler: PairSampler, config: ModelConfig) -> Int {
         // IoUs pass through Float exactly as in `BatchLoader`, so both paths draw the same visible counts.
         let ious = positions.map { Double(Float(sampler.geometry($0).iou)) }
-        let counts = MaskPlan.visibleCounts(ious: ious, config: config)
-        let patches = config.patchesPerImage, area = config.patchSize * config.patchSize
-        return counts.reduce(0) { $0 + (patches - $1) * area }
+        return MaskPlan.maskedPixelCount(visibleCounts: MaskPlan.visibleCounts(ious: ious, config: config),
+                                         patchesPerImage: config.patchesPerImage, patchSize: config.patchSize)
     }
 }

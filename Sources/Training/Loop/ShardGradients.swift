@@ -77,9 +77,10 @@ public final class ShardGradients {
         return losses
     }
 
-    /// Exact mode: replaces the arena's gradients by the accumulator's sum (after the all-reduce, or
-    /// directly when one process computed every shard).
+    /// Leaves the summed gradient in `arena.gradients`: in exact mode from the accumulator (after the
+    /// all-reduce, or directly when one process computed every shard); float mode already put it there.
     public func readSum(step: Int) throws {
+        guard exact else { return }
         do throws(FixedPointError) {
             try arena.gradients.withUnsafeMutableBufferPointer {
                 (g: UnsafeMutableBufferPointer<Float>) throws(FixedPointError) in

@@ -100,7 +100,7 @@ public final class Trainer {
         let losses = try gradients.compute(step: step, shards: Array(0..<shards.shardCount)) { forward in
             if firstForward == nil { firstForward = forward }
         }
-        if gradients.exact { try gradients.readSum(step: step) }
+        try gradients.readSum(step: step)
         let learningRate = config.schedule.learningRate(at: step)
         adamWStep(arena, config: config.optimizer, learningRate: Float(learningRate), step: step + 1, pool: pool)
 
