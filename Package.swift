@@ -137,14 +137,18 @@ let package = Package(
                     swiftSettings: numeric),
 
         // MARK: Coordinator and workers: pure state machines + thin shells
-        .target(name: "Cluster", dependencies: ["Training", "Comm", "Wire", "EOData", "NN"], swiftSettings: numeric),
+        .target(name: "Cluster",
+                dependencies: ["Training", "Comm", "Wire", "EOData", "NN", "NeighborMAE", "TensorCore",
+                               .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: numeric),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore", "Training"],
                     swiftSettings: numeric),
 
         // MARK: Command line
         .executableTarget(
             name: "NeighborMAECLI",
-            dependencies: ["Training", "Comm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Training", "Comm", "Cluster", "Wire", "EOData",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numeric),
 
         // MARK: Benchmarks (OpenBLAS is only the peer measured beside our kernels)

@@ -7,5 +7,6 @@ struct NeighborMAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neighbormae",
         abstract: "Self-supervised NeighborMAE pretraining on Earth-observation rasters.",
-        subcommands: [TrainCommand.self, InspectCheckpointCommand.self, KeygenCommand.self])
+        subcommands: [TrainCommand.self, CoordinatorCommand.self, WorkerCommand.self, InspectCheckpointCommand.self,
+                      KeygenCommand.self])
 }

@@ -1,73 +1,44 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Training
 
-/// `neighbormae train`: trains on the embedded default (CPU preset, sample scene), a YAML config, or
-/// flags over either. Today this is one process; the distributed runtime (local coordinator + workers)
-/// replaces it.
+/// `neighbormae train`: the embedded default. Starts a coordinator and N worker processes on this machine
+/// (ipc endpoints in the run directory) and trains on the sample scene, a YAML config, or flags over
+/// either; `--in-process` runs the same training in one process without the cluster runtime.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Pretrain NeighborMAE (single process for now) and write a run directory.")
+        commandName: "train",
+        abstract: "Pretrain NeighborMAE with a local coordinator and worker processes; write a run directory.")
+
+    @OptionGroup var training: TrainingOptions
 
     @Option(name: .customLong("run-dir"), help: "Run directory (created).")
     var runDirectory = "runs/default"
+    @Option(help: "Worker processes (each uses --threads compute threads).")
+    var workers = 2
+    @Flag(help: "Continue from the newest valid checkpoint in --run-dir (same config; any worker count).")
+    var resume = false
+    @Flag(name: .customLong("in-process"), help: "Train in this process (no coordinator, no workers).")
+    var inProcess = false
 
-    @Option(help: "YAML file whose keys override the defaults (see config.yaml of any run directory).")
-    var config: String?
-
-    @Option(parsing: .upToNextOption, help: "Rasters: GeoTIFF files, folders or list files.")
-    var sources: [String] = []
-
-    @Option(help: "Optimizer steps (default \(TrainingConfig().steps)).") var steps: Int?
-    @Option(name: .customLong("batch-size"), help: "Pairs per step (default \(TrainingConfig().batchSize)).")
-    var batchSize: Int?
-    @Option(name: .customLong("shards"), help: "Virtual shards per step (default \(TrainingConfig().virtualShards)).")
-    var virtualShards: Int?
-    @Option(name: .customLong("lr"), help: "Peak learning rate (default \(TrainingConfig().peakLearningRate)).")
-    var learningRate: Double?
-    @Option(help: "Compute threads (0 = one per CPU).") var threads: Int?
-    @Option(help: "Run seed.") var seed: UInt64?
-    @Option(help: "Optimised loss: weighted (the method) or plain (ablation).") var objective: String?
-    @Flag(name: .customLong("mae-baseline"), help: "Single-image MAE baseline (K = 1).") var maeBaseline = false
-    @Option(name: .customLong("picture-every"), help: "Steps between reconstruction pictures (0 = never).")
-    var pictureEvery: Int?
-    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0 = only at the end).")
-    var checkpointEvery: Int?
-    @Flag(help: "Continue from the newest valid checkpoint in --run-dir (same config).") var resume = false
-
-    /// Defaults, then the YAML file, then the flags given on the command line.
-    func resolvedConfig() throws -> TrainingConfig {
-        var config = TrainingConfig()
-        if let path = self.config {
-            do { config = try TrainingConfig.load(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw ValidationError("\(error)")
-            }
-        }
-        if !sources.isEmpty { config.sources = sources }
-        if let steps { config.steps = steps }
-        if let batchSize { config.batchSize = batchSize }
-        if let virtualShards { config.virtualShards = virtualShards }
-        if let learningRate { config.peakLearningRate = learningRate }
-        if let threads { config.threads = threads }
-        if let seed { config.seed = seed }
-        if let pictureEvery { config.pictureEvery = pictureEvery }
-        if let checkpointEvery { config.checkpointEvery = checkpointEvery }
-        if let objective {
-            guard let parsed = TrainingConfig.Objective(rawValue: objective) else {
-                throw ValidationError("--objective must be weighted or plain, not \(objective)")
-            }
-            config.objective = parsed
-        }
-        if maeBaseline {
-            config.model.imagesPerSample = 1
-            config.pairs.imagesPerSample = 1
-        }
-        do { try config.validate() } catch { throw ValidationError("\(error)") }
-        return config
+    func validate() throws {
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be in 1...64, not \(workers)") }
     }
 
     func run() throws {
-        let config = try resolvedConfig()
+        var config = try training.resolvedConfig()
+        if inProcess { return try runInProcess(config) }
+        if training.threads == nil {   // workers share the machine: split its cores between them
+            config.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
+        }
+        let launcher = LocalCluster(runDirectory: URL(fileURLWithPath: runDirectory), config: config,
+                                    workers: workers, resume: resume)
+        let code = try launcher.run()
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    private func runInProcess(_ config: TrainingConfig) throws {
         let trainer = try Trainer(config: config, runDirectory: URL(fileURLWithPath: runDirectory), resume: resume)
         print("[train] \(trainer.model.layout.parameterCount) parameters, \(config.steps) steps of "
               + "\(config.batchSize) pairs -> \(runDirectory)")

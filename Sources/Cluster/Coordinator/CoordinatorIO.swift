@@ -13,6 +13,8 @@ public enum CoordinatorEvent: Sendable, Equatable {
     case checkpointWritten(step: Int, error: String?)
     /// The shell loaded the newest valid checkpoint after a `reloadCheckpoint` directive.
     case checkpointLoaded(step: Int, stateSHA256: [UInt8])
+    /// SIGTERM or SIGINT: abort the step in flight, write a final checkpoint of the committed state, end the run.
+    case terminate
 }
 
 /// An output of the state machine, carried out by the shell in order.
@@ -45,6 +47,8 @@ public struct StepSummary: Sendable, Equatable {
     public var learningRate: Double
     /// Global samples consumed after this step.
     public var samplesConsumed: Int
+    /// The virtual shards each worker computed (together exactly 0..<V).
+    public var shards: [UInt32: [UInt32]]
     /// Attempts it took (1 = no abort).
     public var attempts: Int
 }

@@ -75,6 +75,11 @@ extension CoordinatorState {
 
     /// Heartbeats keep members alive; a joiner's heartbeat also reports the hash of the state it received.
     mutating func onHeartbeat(_ beat: Heartbeat, from id: UInt32, now: Millis, _ out: inout [CoordinatorDirective]) {
+        if let peer = members[id]?.peer {   // workers watch the coordinator by these answers
+            out.append(.send(to: peer, body: .heartbeat(Heartbeat(workerID: id, committedStep: UInt64(nextStep),
+                                                                  unixMs: 0)),
+                             epoch: epoch, step: UInt64(nextStep)))
+        }
         guard case var .transfer(transfer) = phase, transfer.joiner == id,
               beat.committedStep == UInt64(transfer.step), !beat.stateSHA256.isEmpty else { return }
         transfer.joinerHash = beat.stateSHA256

@@ -59,8 +59,9 @@ extension CoordinatorState {
         out.append(.committed(StepSummary(
             step: round.step, epoch: round.epoch, workers: order, loss: weightSum > 0 ? lossSum / weightSum : 0,
             learningRate: config.schedule.learningRate(at: round.step),
-            samplesConsumed: (round.step + 1) * config.batchSize, attempts: attempts)))
+            samplesConsumed: (round.step + 1) * config.batchSize, shards: round.assignment, attempts: attempts)))
         nextStep = round.step + 1
+        checkpointStateHash = nil   // the checkpoint the run resumed from no longer holds the state of nextStep
         attempts = 0
         phase = .idle
     }

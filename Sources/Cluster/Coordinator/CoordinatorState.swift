@@ -29,6 +29,8 @@ public struct CoordinatorState: Sendable {
     var attempts = 0
     /// Steps at which a checkpoint has been written or abandoned.
     var lastCheckpointStep: Int
+    /// SIGTERM: end the run after a final checkpoint of the committed state.
+    public internal(set) var stopping = false
 
     public enum Phase: Sendable, Equatable {
         /// Between steps: the next `on` call starts whatever is due.
@@ -98,6 +100,8 @@ public struct CoordinatorState: Sendable {
                 checkpointStateHash = hash
                 phase = .idle
             }
+        case .terminate:
+            stop(now: now, &out)
         }
         advance(now: now, &out)
         return out
@@ -129,6 +133,8 @@ public struct CoordinatorState: Sendable {
             onDonorFinished(done, from: id, now: now, &out)
         case let .leave(leave) where leave.workerID == id:
             remove([id], reason: "worker \(id) left: \(leave.reason)", now: now, &out)
+        case .stateChunk:
+            break   // a checkpoint upload, assembled by the shell; it still counts as a sign of life
         case let .error(report):
             out.append(.log("[coordinator] worker \(id) reports error \(report.code): \(report.text)"))
         default:
@@ -165,14 +171,14 @@ public struct CoordinatorState: Sendable {
     mutating func advance(now: Millis, _ out: inout [CoordinatorDirective]) {
         guard phase == .idle else { return }
         let checkpointDue = nextStep > lastCheckpointStep
-            && (nextStep == config.totalSteps
+            && (stopping || nextStep == config.totalSteps
                 || (config.checkpointEvery > 0 && nextStep % config.checkpointEvery == 0))
         if checkpointDue, let source = ring.first, let peer = members[source]?.peer {
             phase = .checkpoint(step: nextStep, source: source, deadline: now + config.checkpointTimeout)
             out.append(.checkpoint(step: nextStep, source: source, peer: peer))
             return
         }
-        if nextStep >= config.totalSteps {
+        if nextStep >= config.totalSteps || stopping {
             finish(&out)
             return
         }
@@ -184,13 +190,31 @@ public struct CoordinatorState: Sendable {
         }
     }
 
+    /// Stops at the next boundary: a step in flight is aborted (its shards run again after a resume), a
+    /// transfer is cancelled; `advance` then checkpoints the committed state and finishes.
+    private mutating func stop(now: Millis, _ out: inout [CoordinatorDirective]) {
+        guard !stopping, phase != .finished else { return }
+        stopping = true
+        out.append(.log("[coordinator] stopping: final checkpoint of step \(nextStep), then the workers leave"))
+        switch phase {
+        case let .step(round):
+            abort(round, reason: "the coordinator is stopping", &out)
+        case let .transfer(transfer):
+            members[transfer.joiner]?.status = .waiting
+            phase = .idle
+        default:
+            break   // a checkpoint in progress completes first
+        }
+    }
+
     private mutating func finish(_ out: inout [CoordinatorDirective]) {
         phase = .finished
+        let reason = nextStep >= config.totalSteps ? "run finished" : "run stopped at step \(nextStep)"
         for member in members.values.sorted(by: { $0.id < $1.id }) {
-            out.append(.send(to: member.peer, body: .leave(Leave(workerID: member.id, reason: "run finished")),
+            out.append(.send(to: member.peer, body: .leave(Leave(workerID: member.id, reason: reason)),
                              epoch: epoch, step: UInt64(nextStep)))
         }
-        out.append(.log("[coordinator] run finished after \(nextStep) steps"))
+        out.append(.log("[coordinator] \(reason) after \(nextStep) steps"))
         out.append(.finished)
     }
 }

@@ -40,6 +40,8 @@ extension WorkerState {
         case .leave:
             phase = .exited
             out.append(.exit(code: 0, reason: "the coordinator ended the run at step \(committedSteps)"))
+        case .heartbeat:
+            break   // the coordinator's answer to ours: it is alive (lastHeardFromCoordinator is updated)
         case let .error(report):
             if report.code == ErrorCode.notAMember {
                 out.append(.log("[worker \(workerID)] the coordinator no longer knows us; joining again"))

@@ -26,14 +26,15 @@ public struct StepReport: Sendable {
 public final class Trainer {
     public let config: TrainingConfig
     public let runDirectory: URL
-    public let model: NeighborMAEModel
-    public let arena: ParameterArena
-    public let loader: BatchLoader
-    public let shards: VirtualShards
-    let pool: ThreadPool
-    let metrics: MetricsLog
+    /// The model, arena, data pipeline and shard gradients of this process.
+    public let replica: Replica
+    public var model: NeighborMAEModel { replica.model }
+    public var arena: ParameterArena { replica.arena }
+    public var loader: BatchLoader { replica.loader }
+    public var shards: VirtualShards { replica.shards }
     /// Computes the shards' gradients (all of them, here; a worker computes its own).
-    public let gradients: ShardGradients
+    public var gradients: ShardGradients { replica.gradients }
+    let metrics: MetricsLog
     /// `<run>/checkpoints`.
     public let checkpoints: CheckpointStore
     /// The next step to run (0-based).
@@ -49,28 +50,14 @@ public final class Trainer {
         try config.validate()
         self.config = config
         self.runDirectory = runDirectory
-        let files = FileManager.default
-        try files.createDirectory(at: runDirectory.appendingPathComponent("recon"), withIntermediateDirectories: true)
-        let threads = config.threads == 0 ? ThreadPool.machineThreadCount : config.threads
-        pool = ThreadPool(threadCount: threads)
-        var pairs = config.pairs
-        pairs.seed = config.seed
-        let sampler = try PairSampler(sources: config.sources, config: pairs)
-        guard sampler.channels == config.model.channels else {
-            throw TrainingConfigError.invalid("the dataset has \(sampler.channels) bands, model.channels is "
-                                              + "\(config.model.channels); hint: set model.channels to \(sampler.channels)")
-        }
-        loader = BatchLoader(sampler: sampler, threadCount: threads)
-        shards = try VirtualShards(batchSize: config.batchSize, shardCount: config.virtualShards)
-        model = NeighborMAEModel(config: config.model)
-        arena = ParameterArena(layout: model.layout, seed: config.seed)
-        gradients = ShardGradients(config: config, model: model, arena: arena, loader: loader, shards: shards,
-                                   pool: pool)
+        try FileManager.default.createDirectory(at: runDirectory.appendingPathComponent("recon"),
+                                                withIntermediateDirectories: true)
+        replica = try Replica(config: config)
         checkpoints = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"),
                                       keep: config.keepCheckpoints)
         let metricsURL = runDirectory.appendingPathComponent("metrics.jsonl")
         if resume {
-            let loaded = try checkpoints.loadNewestValid(into: arena, log: log)
+            let loaded = try checkpoints.loadNewestValid(into: replica.arena, log: log)
             try Self.checkResumable(loaded, config: config)
             nextStep = loaded.manifest.step
             try MetricsLog.discardRecords(in: metricsURL, fromStep: nextStep)   // those steps run again
@@ -80,7 +67,7 @@ public final class Trainer {
         metrics = try MetricsLog(url: metricsURL)
 
         try Data(config.yaml().utf8).write(to: runDirectory.appendingPathComponent("config.yaml"))
-        try sampler.stats.jsonData().write(to: runDirectory.appendingPathComponent("channel-stats.json"))
+        try loader.sampler.stats.jsonData().write(to: runDirectory.appendingPathComponent("channel-stats.json"))
     }
 
     /// Runs the remaining steps, calling `onStep` after each.
@@ -102,7 +89,7 @@ public final class Trainer {
         }
         try gradients.readSum(step: step)
         let learningRate = config.schedule.learningRate(at: step)
-        adamWStep(arena, config: config.optimizer, learningRate: Float(learningRate), step: step + 1, pool: pool)
+        replica.applyUpdate(step: step, learningRate: learningRate)
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let denominator = Double(max(losses.stepMaskedPixels, 1))
@@ -119,12 +106,12 @@ public final class Trainer {
 
     /// The durable state after the steps run so far.
     public var state: TrainingState {
-        TrainingState(step: nextStep, samplesConsumed: nextStep * config.batchSize, arena: arena)
+        replica.state(afterSteps: nextStep)
     }
 
     /// A checkpoint may only continue a run of the same model, seed and global batch: anything else
     /// would silently train a different run.
-    static func checkResumable(_ loaded: LoadedCheckpoint, config: TrainingConfig) throws {
+    public static func checkResumable(_ loaded: LoadedCheckpoint, config: TrainingConfig) throws {
         let saved = loaded.manifest.config
         var differences: [String] = []
         if saved.model != config.model { differences.append("model") }

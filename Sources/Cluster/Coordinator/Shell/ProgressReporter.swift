@@ -1,0 +1,91 @@
+import Foundation
+import Training
+
+// MARK: - Committed steps: metrics.jsonl, the progress line, loss.png
+
+/// Records every committed step in `metrics.jsonl` (one line per step, with the shard assignment, so
+/// each sample's consumption can be audited) and prints progress: step, loss, pairs/s, ETA, workers.
+final class ProgressReporter {
+    let config: TrainingConfig
+    let metricsURL: URL
+    let runDirectory: URL
+    private var metrics: MetricsLog
+    private let log: @Sendable (String) -> Void
+    private var lastCommit = ContinuousClock.now
+    /// Exponential moving average of seconds per committed step.
+    private var secondsPerStep: Double?
+    private var losses: [(step: Double, value: Double)] = []
+
+    init(config: TrainingConfig, metricsURL: URL, runDirectory: URL, firstStep: Int,
+         log: @escaping @Sendable (String) -> Void) throws {
+        self.config = config
+        self.metricsURL = metricsURL
+        self.runDirectory = runDirectory
+        self.log = log
+        metrics = try MetricsLog(url: metricsURL)
+        losses = try Self.previousLosses(metricsURL, before: firstStep)
+    }
+
+    func committed(_ summary: StepSummary) {
+        let now = ContinuousClock.now
+        let duration = now - lastCommit
+        lastCommit = now
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        secondsPerStep = secondsPerStep.map { 0.8 * $0 + 0.2 * seconds } ?? seconds
+        losses.append((Double(summary.step), summary.loss))
+        var shards: [String: [Int]] = [:]
+        for (worker, list) in summary.shards { shards[String(worker)] = list.map(Int.init) }
+        do {
+            try metrics.append([
+                "step": summary.step, "loss": summary.loss, "lr": summary.learningRate,
+                "samples": summary.samplesConsumed, "workers": summary.workers.map(Int.init), "shards": shards,
+                "epoch": Int(summary.epoch), "attempts": summary.attempts, "step_seconds": seconds,
+                "pairs_per_s": Double(config.batchSize) / max(seconds, 1e-9),
+            ])
+        } catch {
+            log("[coordinator] could not append to \(metricsURL.path): \(error)")
+        }
+        let last = summary.step + 1 == config.steps
+        guard summary.step % config.logEvery == 0 || last else { return }
+        let eta = Double(config.steps - summary.step - 1) * (secondsPerStep ?? 0)
+        log(String(format: "[coordinator] step %5d/%d  loss %.4f  lr %.2e  %6.1f pairs/s", summary.step,
+                   config.steps, summary.loss, summary.learningRate,
+                   Double(config.batchSize) / max(secondsPerStep ?? 1, 1e-9))
+            + "  ETA \(Self.format(seconds: eta))  workers \(summary.workers.count) \(summary.workers)")
+    }
+
+    /// Every replica was lost and the run continues from the checkpoint of `step`: its later records go.
+    func rewind(to step: Int) {
+        do {
+            try MetricsLog.discardRecords(in: metricsURL, fromStep: step)
+            metrics = try MetricsLog(url: metricsURL)
+        } catch {
+            log("[coordinator] could not rewind \(metricsURL.path) to step \(step): \(error)")
+        }
+        losses.removeAll { $0.step >= Double(step) }
+    }
+
+    /// Writes `loss.png` (the plotted loss is the one the workers report, L_plain).
+    func finish() {
+        let canvas = LossCurvePlot().render([.init(points: losses, color: (200, 30, 30))])
+        do {
+            try Data(canvas.png()).write(to: runDirectory.appendingPathComponent("loss.png"))
+        } catch {
+            log("[coordinator] could not write loss.png: \(error)")
+        }
+    }
+
+    private static func previousLosses(_ url: URL, before step: Int) throws -> [(step: Double, value: Double)] {
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        return try MetricsLog.read(url).compactMap { record in
+            guard let s = record["step"] as? Int, s < step, let loss = record["loss"] as? Double else { return nil }
+            return (Double(s), loss)
+        }
+    }
+
+    static func format(seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        return total >= 3600 ? "\(total / 3600)h\(total % 3600 / 60)m" : total >= 60 ? "\(total / 60)m\(total % 60)s"
+            : "\(total)s"
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Wire
+
+// MARK: - The run id, kept in the run directory
+
+/// A run keeps its id across coordinator restarts (`<run>/run-id`), so workers that outlive a coordinator
+/// go on talking to its successor without being refused as another run's.
+enum RunIdentity {
+    static func loadOrCreate(in runDirectory: URL) throws -> RunID {
+        let file = runDirectory.appendingPathComponent("run-id")
+        if let text = try? String(contentsOf: file, encoding: .utf8) {
+            let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            var bytes: [UInt8] = []
+            var index = hex.startIndex
+            while index < hex.endIndex, let end = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex),
+                  let byte = UInt8(hex[index..<end], radix: 16) {
+                bytes.append(byte)
+                index = end
+            }
+            guard let id = RunID(bytes: bytes), bytes.count * 2 == hex.count else {
+                throw CoordinatorSetupError("\(file.path) does not hold a run id (32 hex digits); "
+                                            + "hint: delete it to start a new run")
+            }
+            return id
+        }
+        var generator = SystemRandomNumberGenerator()
+        let id = RunID(high: generator.next(), low: generator.next())
+        try Data((id.description + "\n").utf8).write(to: file, options: .atomic)
+        return id
+    }
+}
+
+/// A coordinator that cannot start (bad run directory, unusable checkpoint, ...), with a hint in the text.
+public struct CoordinatorSetupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,33 @@
+import Comm
+import Foundation
+import Wire
+
+// MARK: - A transport that kills its process mid-collective (fault injection)
+
+/// Forwards to `inner`; after the first message of step `step` went out, SIGKILLs its own process, so
+/// the worker vanishes in the middle of the ring exactly like a crashed one.
+final class FaultyTransport: Transport {
+    let inner: Transport
+    let step: Int
+    let fault: WorkerFault
+
+    init(_ inner: Transport, step: Int, fault: WorkerFault) {
+        self.inner = inner
+        self.step = step
+        self.fault = fault
+    }
+
+    var counters: TransportCounters { inner.counters }
+
+    func send(_ envelope: Envelope, body: Body, payload: [Frame], to peer: PeerID?,
+              timeout: Duration) throws(TransportError) {
+        try inner.send(envelope, body: body, payload: payload, to: peer, timeout: timeout)
+        if envelope.step == UInt64(step) { fault.check(step: step, phase: fault.phase) }
+    }
+
+    func receive(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        try inner.receive(timeout: timeout)
+    }
+
+    func close() { inner.close() }
+}

@@ -1,0 +1,65 @@
+import Comm
+import Foundation
+import Training
+import Wire
+
+// MARK: - State transfer jobs (SYSTEM.md §5): receive as a joiner, stream as a donor
+
+extension WorkerDataPlane {
+    /// Waits on the ring receiver for a donor's state of `step` and writes it into the replica. Messages
+    /// that are not part of the state stream (late ring chunks) are skipped. Gives up after `timeout`
+    /// without a message, or at once when the stream is refused (the coordinator's transfer deadline then
+    /// evicts this joiner; it may join again).
+    func receiveState(step: Int, timeout: Duration) {
+        thread.submit { [self] in
+            guard let replica, let receiver = receiverTransport else {
+                return results.post(.stateRefused(step: step, reason: "no replica to receive into"))
+            }
+            let assembly = StateReceiver(step: step, arena: replica.arena)
+            do {
+                while true {
+                    guard let received = try receiver.receive(timeout: timeout) else {
+                        throw WorkerFailure("no state message for \(timeout)")
+                    }
+                    switch received.message.body {
+                    case .stateChunk(let chunk) where chunk.step != UInt64(step):
+                        continue   // an older transfer's leftovers
+                    case .stateChunk, .stateDone:
+                        if let state = try assembly.accept(received.message) {
+                            return results.post(.stateReceived(step: step, sha256: state.sha256Digest()))
+                        }
+                    default:
+                        continue
+                    }
+                }
+            } catch {
+                results.post(.stateRefused(step: step, reason: "\(error)"))
+            }
+        }
+    }
+
+    /// Streams the replica's state after `request.step` steps to the joiner's ring receiver.
+    func sendState(_ request: StateTransferRequest, epoch: UInt64, runID: RunID, timeout: Duration) {
+        thread.submit { [self] in
+            let step = Int(request.step)
+            guard let replica else { return results.post(.stateSendFailed(step: step, reason: "no replica")) }
+            do {
+                var settings = TransportOptions(expectedRunID: runID, security: dataSecurity.transportSecurity,
+                                                log: log)
+                settings.heartbeat = nil
+                settings.linger = timeout   // the last chunks must reach the joiner after close
+                var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: request.joinerEndpoint),
+                                                       options: settings)
+                if let fault, fault.phase == .transfer { push = FaultyTransport(push, step: step, fault: fault) }
+                defer { push.close() }
+                let chunkBytes = Int(clamping: max(request.chunkBytes, 1))
+                let digest = try StateSender.send(replica.state(afterSteps: step), over: push, runID: runID,
+                                                  epoch: epoch, chunkBytes: chunkBytes, timeout: timeout)
+                let total = StateImage(layout: replica.arena.layout).byteCount
+                results.post(.stateSent(StateDone(step: request.step, totalBytes: UInt64(total), sha256: digest)))
+            } catch {
+                results.post(.stateSendFailed(step: step, reason: "\(error)"))
+            }
+        }
+    }
+}

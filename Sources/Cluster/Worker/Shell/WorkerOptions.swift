@@ -1,0 +1,92 @@
+import Comm
+import Foundation
+
+// MARK: - How one worker process is set up
+
+/// Settings of `neighbormae worker` (the CLI validates and fills them).
+public struct WorkerOptions: Sendable {
+    /// Coordinator's control endpoint (its ROUTER).
+    public var coordinator: String
+    /// Where this worker's ring receiver (PULL) binds, and the address peers use to reach it: the bound
+    /// endpoint, with a wildcard host replaced by `advertiseHost`.
+    public var dataBind: String
+    public var advertiseHost: String?
+    /// Rasters this worker reads (paths may differ between hosts; the dataset fingerprint may not).
+    public var sources: [String]
+    /// Compute threads of this worker (0 = one per CPU).
+    public var threads: Int
+    public var name: String
+    /// Control plane and data plane security (ipc needs none; tcp needs CURVE or explicit insecure loopback).
+    public var controlSecurity: TransportSecurity = .none
+    public var dataSecurity: DataPlaneSecurity = .none
+    /// Deadline of every ring chunk; a dead ring neighbour is noticed within it.
+    public var ringTimeout: Duration = .seconds(5)
+    /// Deadline of one state transfer message (donor and joiner).
+    public var transferTimeout: Duration = .seconds(30)
+    public var timing = WorkerState.Timing()
+    /// Test-only: kill this process with SIGKILL at a step and phase.
+    public var fault: WorkerFault?
+    public var log: @Sendable (String) -> Void = LineLog.standardOutput
+
+    public init(coordinator: String, dataBind: String, sources: [String], threads: Int, name: String) {
+        self.coordinator = coordinator
+        self.dataBind = dataBind
+        self.sources = sources
+        self.threads = threads
+        self.name = name
+    }
+}
+
+/// Security of a worker's data plane (its ring receiver and its connections to other workers).
+public enum DataPlaneSecurity: Sendable, Equatable {
+    /// ipc endpoints in a 0700 directory.
+    case none
+    /// Plaintext tcp on loopback (tests and benchmarks only).
+    case insecureLoopback
+
+    var transportSecurity: TransportSecurity {
+        switch self {
+        case .none: .none
+        case .insecureLoopback: .insecureLoopback
+        }
+    }
+}
+
+// MARK: - Fault injection for the acceptance tests
+
+/// Where a test wants a worker to die. SIGKILL leaves no chance to clean up, exactly like a crash.
+public struct WorkerFault: Sendable, Equatable, CustomStringConvertible {
+    public enum Phase: String, Sendable, CaseIterable {
+        /// On receiving the step's plan, before computing.
+        case plan
+        /// In the middle of the ring all-reduce (after sending the first chunk).
+        case reduce
+        /// After the all-reduce, before reporting StepDone.
+        case report
+        /// On receiving Commit, before applying the update.
+        case commit
+        /// While donating its state to a joiner (after the first chunk).
+        case transfer
+    }
+
+    public var step: Int
+    public var phase: Phase
+
+    /// Parses `STEP:PHASE`, e.g. `5:reduce`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let step = Int(parts[0]), step >= 0, let phase = Phase(rawValue: String(parts[1]))
+        else { return nil }
+        self.step = step
+        self.phase = phase
+    }
+
+    public var description: String { "\(step):\(phase.rawValue)" }
+
+    /// Dies when `step` and `phase` are the injected ones.
+    func check(step: Int, phase: Phase) {
+        guard step == self.step, phase == self.phase else { return }
+        FileHandle.standardError.write(Data("[worker] fault injection: SIGKILL at step \(step), \(phase)\n".utf8))
+        kill(getpid(), SIGKILL)
+    }
+}

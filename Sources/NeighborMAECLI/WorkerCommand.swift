@@ -1,0 +1,58 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Training
+
+/// `neighbormae worker`: joins a coordinator, computes its shards, all-reduces with its ring neighbours.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Join a run's coordinator and train until the run ends.")
+
+    @Option(help: "The coordinator's control endpoint (its --bind).") var coordinator: String
+    @Option(name: .customLong("data-bind"), help: ArgumentHelp("Where this worker's ring receiver binds: "
+            + "ipc:///dir/name, or tcp://0.0.0.0:PORT with --advertise."))
+    var dataBind: String
+    @Option(help: "Host name or address other workers reach a tcp --data-bind at.") var advertise: String?
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Rasters (default: those of --config, else the sample "
+            + "scene). The run's config comes from the coordinator; the files must be the same (fingerprint checked)."))
+    var sources: [String] = []
+    @Option(help: "YAML file to take `sources` from.") var config: String?
+    @Option(help: "Compute threads (0 = one per CPU).") var threads = 0
+    @Option(help: "Name in the coordinator's log (default host-pid).") var name: String?
+    @OptionGroup var security: ClientSecurityOptions
+    @Option(name: .customLong("ring-timeout-ms"), help: "Deadline of every ring chunk.") var ringTimeoutMs = 5000
+    @Option(name: .customLong("coordinator-timeout-ms"),
+            help: "Without word from the coordinator for this long, keep the state and join again.")
+    var coordinatorTimeoutMs = 10_000
+    @Option(help: ArgumentHelp("Test only: SIGKILL at STEP:PHASE (plan, reduce, report, commit, transfer).",
+                               visibility: .hidden))
+    var fault: String?
+
+    func run() throws {
+        var rasters = sources
+        if rasters.isEmpty {
+            rasters = try config.map { try TrainingConfig.load(contentsOf: URL(fileURLWithPath: $0)).sources }
+                ?? TrainingConfig().sources
+        }
+        let host = ProcessInfo.processInfo.hostName
+        var options = WorkerOptions(coordinator: coordinator, dataBind: dataBind, sources: rasters, threads: threads,
+                                    name: name ?? "\(host)-\(getpid())")
+        options.advertiseHost = advertise
+        options.controlSecurity = try security.transportSecurity(for: coordinator)
+        if dataBind.hasPrefix("tcp://") {
+            guard security.insecure else {
+                throw ValidationError("a tcp ring (--data-bind \(dataBind)) is plaintext today and needs --insecure "
+                                      + "on loopback; use an ipc:// data endpoint on one host")
+            }
+            options.dataSecurity = .insecureLoopback
+        }
+        options.ringTimeout = .milliseconds(ringTimeoutMs)
+        options.timing.coordinatorTimeout = Int64(coordinatorTimeoutMs)
+        if let fault {
+            guard let parsed = WorkerFault(fault) else { throw ValidationError("--fault expects STEP:PHASE") }
+            options.fault = parsed
+        }
+        let code = try WorkerShell(options: options).run()
+        if code != 0 { throw ExitCode(code) }
+    }
+}
