@@ -141,7 +141,7 @@ let package = Package(
                 dependencies: ["Training", "Comm", "Wire", "EOData", "NN", "NeighborMAE", "TensorCore",
                                .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: numeric),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore", "Training"],
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore", "Training", "EOData"],
                     swiftSettings: numeric),
 
         // MARK: Command line

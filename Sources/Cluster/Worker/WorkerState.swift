@@ -11,7 +11,7 @@ public struct WorkerState: Sendable {
     public enum Phase: Sendable, Equatable {
         /// Join sent at `since`, no Welcome yet.
         case joining(since: Millis)
-        /// Welcomed mid-run: waiting for a donor's state of `step`.
+        /// Welcomed mid-run at `step`: waiting for a donor's state (of `step` or of a later boundary).
         case receivingState(step: Int)
         /// Ready for a plan of step `committedSteps`.
         case idle
@@ -65,7 +65,8 @@ public struct WorkerState: Sendable {
         case let .stepFinished(step, epoch, outcome):
             onStepFinished(step: step, epoch: epoch, outcome, &out)
         case let .stateReceived(step, hash):
-            guard phase == .receivingState(step: step) else { break }
+            // The donor streams the state of the boundary at which the transfer starts: the Welcome's step or later.
+            guard case let .receivingState(welcomed) = phase, step >= welcomed else { break }
             committedSteps = step
             stateSHA256 = hash
             phase = .idle

@@ -6,30 +6,36 @@ import Wire
 // MARK: - State transfer jobs (SYSTEM.md §5): receive as a joiner, stream as a donor
 
 extension WorkerDataPlane {
-    /// Waits on the ring receiver for a donor's state of `step` and writes it into the replica. Messages
-    /// that are not part of the state stream (late ring chunks) are skipped. Gives up after `timeout`
-    /// without a message, or at once when the stream is refused (the coordinator's transfer deadline then
-    /// evicts this joiner; it may join again).
+    /// Waits on the ring receiver for a donor's state of step `step` or later (the transfer starts at the
+    /// first step boundary after the Welcome) and writes it into the replica. A stream that starts over
+    /// (chunk 0, e.g. a new donor after a failed transfer) restarts the assembly; other messages (late
+    /// ring chunks, leftovers of older transfers) are skipped. Gives up after `timeout` without a message
+    /// or when a stream is refused; the coordinator's transfer deadline then evicts this joiner, which
+    /// joins again.
     func receiveState(step: Int, timeout: Duration) {
         thread.submit { [self] in
             guard let replica, let receiver = receiverTransport else {
                 return results.post(.stateRefused(step: step, reason: "no replica to receive into"))
             }
-            let assembly = StateReceiver(step: step, arena: replica.arena)
+            var assembly: StateReceiver?
             do {
                 while true {
                     guard let received = try receiver.receive(timeout: timeout) else {
                         throw WorkerFailure("no state message for \(timeout)")
                     }
                     switch received.message.body {
-                    case .stateChunk(let chunk) where chunk.step != UInt64(step):
-                        continue   // an older transfer's leftovers
-                    case .stateChunk, .stateDone:
-                        if let state = try assembly.accept(received.message) {
-                            return results.post(.stateReceived(step: step, sha256: state.sha256Digest()))
-                        }
+                    case let .stateChunk(chunk) where chunk.step >= UInt64(step) && chunk.chunkIndex == 0:
+                        assembly = StateReceiver(step: Int(chunk.step), arena: replica.arena)
+                    case let .stateChunk(chunk) where chunk.step == UInt64(assembly?.step ?? -1):
+                        break
+                    case let .stateDone(done) where done.step == UInt64(assembly?.step ?? -1):
+                        break
                     default:
-                        continue
+                        continue   // not the stream being assembled
+                    }
+                    guard let current = assembly else { continue }
+                    if let state = try current.accept(received.message) {
+                        return results.post(.stateReceived(step: state.step, sha256: state.sha256Digest()))
                     }
                 }
             } catch {

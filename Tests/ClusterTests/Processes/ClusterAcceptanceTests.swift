@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import Training
+
+// MARK: - Issue 7's acceptance tests: real processes, real sockets, real files
+
+/// Each test starts `neighbormae coordinator` and `neighbormae worker` processes, injects a fault, lets the
+/// run finish and compares the final state with the single-process trainer's bit for bit. Run one alone
+/// with `swift test -c release --skip-build --filter ClusterAcceptance/<name>`.
+@Suite("ClusterAcceptance", .serialized)
+struct ClusterAcceptanceTests {
+    static let steps = 16
+    static let checkpointEvery = 4
+    static let reference = Result { try TestCluster.referenceHash(steps: steps, checkpointEvery: checkpointEvery) }
+
+    /// Waits for the coordinator to finish and checks the outcome every test shares.
+    func expectFinishedExactly(_ cluster: TestCluster, _ coordinator: ClusterProcess,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let status = coordinator.waitForExit(limit: .seconds(120))
+        #expect(status == 0, "coordinator exit \(status.map(String.init) ?? "killed")\n\(cluster.logs)",
+                sourceLocation: sourceLocation)
+        let final = try cluster.stateHash(step: Self.steps)
+        #expect(final == (try Self.reference.get()), "final state differs from the 1-process run\n\(cluster.logs)",
+                sourceLocation: sourceLocation)
+        expectEverySampleOnce(cluster.metrics, steps: Self.steps, shards: cluster.config.virtualShards,
+                              batchSize: cluster.config.batchSize, sourceLocation: sourceLocation)
+    }
+
+    @Test("1. a worker SIGKILLed mid-all-reduce and two joining later: bit-identical to one process")
+    func exactnessUnderChurn() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let coordinator = try cluster.startCoordinator(startWorkers: 3)
+        try cluster.startWorker("w1")
+        let victim = try cluster.startWorker("w2", extra: ["--fault", "5:reduce"])
+        try cluster.startWorker("w3")
+        try cluster.waitUntil("step 9 committed") { cluster.committedSteps >= 9 }
+        #expect(victim.waitForExit(limit: .seconds(1)) == -SIGKILL, "the victim died by its fault")
+        try cluster.startWorker("w4")
+        try cluster.startWorker("w5")
+        try expectFinishedExactly(cluster, coordinator)
+        let records = cluster.metrics
+        let retried = records.first { $0["step"] as? Int == 5 }?["attempts"] as? Int ?? 0
+        #expect(retried >= 2, "step 5 was aborted and re-planned")
+        let lastWorkers = records.last?["workers"] as? [Int] ?? []
+        #expect(lastWorkers.count == 4, "both joiners contributed at the end: \(lastWorkers)")
+        #expect(coordinator.log.contains("streams the state of step"), "joiners got the state from a donor")
+    }
+
+    @Test("2. everything SIGKILLed after a checkpoint, resumed with a different worker count")
+    func resumeWithOtherWorkerCount() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let first = try cluster.startCoordinator(startWorkers: 2)
+        let workers = [try cluster.startWorker("a1"), try cluster.startWorker("a2")]
+        try cluster.waitUntil("checkpoint 8 written") { cluster.checkpointExists(step: 8) }
+        try cluster.waitUntil("step 9 committed") { cluster.committedSteps >= 10 }
+        for process in workers + [first] { process.send(SIGKILL) }
+        for process in workers + [first] { _ = process.waitForExit(limit: .seconds(10)) }
+        let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 3)
+        for name in ["b1", "b2", "b3"] { try cluster.startWorker(name) }
+        try expectFinishedExactly(cluster, coordinator)
+        #expect(coordinator.log.contains("resuming from step-0000008"), "\(coordinator.log)")
+        #expect(cluster.metrics.last?["workers"] as? [Int] == [1, 2, 3])
+    }
+
+    @Test("3. coordinator killed between checkpoint files: the previous checkpoint loads, the run finishes")
+    func crashDuringCheckpointWrite() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let first = try cluster.startCoordinator(startWorkers: 2, extra: ["--fault-checkpoint", "8:afterModel"])
+        try cluster.startWorker("w1")
+        try cluster.startWorker("w2")
+        #expect(first.waitForExit(limit: .seconds(60)) == -SIGKILL, "the coordinator died in the write\n\(cluster.logs)")
+        #expect(!cluster.checkpointExists(step: 8), "no half-written checkpoint is visible")
+        let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 2)
+        try expectFinishedExactly(cluster, coordinator)
+        #expect(coordinator.log.contains("resuming from step-0000004"), "\(coordinator.log)")
+        #expect(coordinator.log.contains("worker coordinator streams the state of step 4"),
+                "the live workers got the checkpointed state from the restarted coordinator")
+    }
+
+    @Test("4. a corrupted newest checkpoint is detected and reported; the previous one is used")
+    func corruptedCheckpoint() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let first = try cluster.startCoordinator()
+        let worker = try cluster.startWorker("w1", extra: ["--fault", "10:plan"])
+        #expect(worker.waitForExit(limit: .seconds(60)) == -SIGKILL)
+        #expect(cluster.checkpointExists(step: 8))
+        first.send(SIGKILL)
+        _ = first.waitForExit(limit: .seconds(10))
+        let model = cluster.runDirectory.appendingPathComponent("checkpoints/step-0000008/model.safetensors")
+        var bytes = try Data(contentsOf: model)
+        bytes[bytes.count / 2] ^= 0x20
+        try bytes.write(to: model)
+        let coordinator = try cluster.startCoordinator(resume: true)
+        try cluster.startWorker("w2")
+        try expectFinishedExactly(cluster, coordinator)
+        #expect(coordinator.log.contains("step-0000008"), "the corruption is reported")
+        #expect(coordinator.log.contains("SHA-256") || coordinator.log.contains("sha256"), "\(coordinator.log)")
+        #expect(coordinator.log.contains("resuming from step-0000004"), "\(coordinator.log)")
+    }
+
+    @Test("5. a SIGSTOPped worker is evicted within the heartbeat timeout; the run finishes")
+    func stoppedWorkerIsEvicted() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let coordinator = try cluster.startCoordinator(startWorkers: 3)
+        try cluster.startWorker("w1")
+        try cluster.startWorker("w2")
+        let stopped = try cluster.startWorker("w3")
+        try cluster.waitUntil("step 4 committed") { cluster.committedSteps >= 4 }
+        stopped.send(SIGSTOP)
+        let stoppedAt = ContinuousClock.now
+        try cluster.waitUntil("the stopped worker is evicted", timeout: .seconds(30)) {
+            coordinator.log.contains("heartbeat timeout")
+        }
+        let detection = ContinuousClock.now - stoppedAt
+        try expectFinishedExactly(cluster, coordinator)
+        // Timeout plus one heartbeat interval and the loop's polling, on a loaded 2-core machine.
+        #expect(detection < .milliseconds(TestCluster.heartbeatTimeoutMs + 2000), "detected after \(detection)")
+        print("[acceptance 5] SIGSTOP detected after \(detection) (timeout \(TestCluster.heartbeatTimeoutMs) ms)")
+        stopped.send(SIGKILL)
+    }
+
+    @Test("6. coordinator SIGKILLed and restarted mid-run: no lost or repeated step")
+    func coordinatorRestart() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let first = try cluster.startCoordinator(startWorkers: 2)
+        try cluster.startWorker("w1")
+        try cluster.startWorker("w2")
+        try cluster.waitUntil("step 6 committed") { cluster.committedSteps >= 7 }
+        first.send(SIGKILL)
+        _ = first.waitForExit(limit: .seconds(10))
+        let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 2)
+        try expectFinishedExactly(cluster, coordinator)
+        #expect(coordinator.log.contains("resuming from step-0000004"), "\(coordinator.log)")
+    }
+}
