@@ -132,6 +132,14 @@ struct BadInputTests {
                        samplesPerSecond: 1, dataEndpoint: "ipc://ring")),
             .join(Join(workerName: "w", buildFingerprint: "b", datasetFingerprint: digest, threads: 1,
                        samplesPerSecond: 1, dataEndpoint: "")),
+            .join(Join(workerName: "w", buildFingerprint: "b", datasetFingerprint: digest, threads: 1,
+                       samplesPerSecond: 1, dataEndpoint: "ipc://ring", committedStep: 3, stateSHA256: [1, 2, 3])),
+            .stepPlan(StepPlan(step: 0, epoch: 0, learningRate: 1, virtualShardCount: 4, virtualShards: [],
+                               ringOrder: [1, 2], ringEndpoints: ["a", "b"], chunkBytes: 1, exact: true,
+                               samplesConsumed: 0, ringPublicKeys: [digest])),
+            .stepPlan(StepPlan(step: 0, epoch: 0, learningRate: 1, virtualShardCount: 4, virtualShards: [],
+                               ringOrder: [1], ringEndpoints: ["a"], chunkBytes: 1, exact: true,
+                               samplesConsumed: 0, ringPublicKeys: [[7]])),
             .stateChunk(StateChunk(step: 0, totalBytes: 10, chunkIndex: 2, chunkCount: 2, offset: 0)),
         ]
         for body in bad {

@@ -10,7 +10,7 @@ let key = [UInt8](repeating: 0xA5, count: 32)
 let sampleBodies: [Body] = [
     .join(Join(workerName: "node-3:4242", buildFingerprint: "0.1.0 68b0721 skylake-avx512",
                datasetFingerprint: digest, publicKey: key, threads: 2, samplesPerSecond: 31.5,
-               dataEndpoint: "tcp://10.0.0.3:6001")),
+               dataEndpoint: "tcp://10.0.0.3:6001", committedStep: 812, stateSHA256: digest)),
     .join(Join(workerName: "", buildFingerprint: "", datasetFingerprint: digest, threads: .max,
                samplesPerSecond: 0, dataEndpoint: "x")),
     .welcome(Welcome(workerID: 7, runID: sampleRun, membershipEpoch: 3, configJSON: "{\"model\":\"vit-tiny\"}",
@@ -21,7 +21,7 @@ let sampleBodies: [Body] = [
     .heartbeat(Heartbeat(workerID: 0, committedStep: 0, unixMs: 0)),
     .stepPlan(StepPlan(step: 12, epoch: 1, learningRate: 1.5e-4, virtualShardCount: 16, virtualShards: [0, 5, 15],
                        ringOrder: [3, 1, 2], ringEndpoints: ["ipc://run/w3", "ipc://run/w1", "tcp://10.0.0.2:6000"],
-                       chunkBytes: 1 << 20, exact: true, samplesConsumed: 3072)),
+                       chunkBytes: 1 << 20, exact: true, samplesConsumed: 3072, ringPublicKeys: [key, key, key])),
     .stepPlan(StepPlan(step: 0, epoch: 0, learningRate: 0, virtualShardCount: 1, virtualShards: [],
                        ringOrder: [1], ringEndpoints: [""], chunkBytes: 1, exact: false, samplesConsumed: 0)),
     .stepDone(StepDone(step: 12, ok: true, lossSum: 123.25, lossWeightSum: 96, maskedPixelCount: 1 << 40,

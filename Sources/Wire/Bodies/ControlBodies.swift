@@ -18,10 +18,15 @@ public struct Join: Sendable, Equatable {
     public var samplesPerSecond: Double
     /// Where the worker's ring receiver binds (its data-plane address); never empty.
     public var dataEndpoint: String
+    /// Steps applied to the state the worker already holds (0 for a fresh worker), and its SHA-256
+    /// (empty for a fresh worker): a restarted coordinator continues from the live workers' agreed state.
+    public var committedStep: UInt64
+    public var stateSHA256: [UInt8]
 
     public init(workerName: String, protocolVersion: UInt32 = Envelope.currentProtocolVersion,
                 buildFingerprint: String, datasetFingerprint: [UInt8], publicKey: [UInt8] = [],
-                threads: UInt32, samplesPerSecond: Double, dataEndpoint: String) {
+                threads: UInt32, samplesPerSecond: Double, dataEndpoint: String, committedStep: UInt64 = 0,
+                stateSHA256: [UInt8] = []) {
         self.workerName = workerName
         self.protocolVersion = protocolVersion
         self.buildFingerprint = buildFingerprint
@@ -30,6 +35,8 @@ public struct Join: Sendable, Equatable {
         self.threads = threads
         self.samplesPerSecond = samplesPerSecond
         self.dataEndpoint = dataEndpoint
+        self.committedStep = committedStep
+        self.stateSHA256 = stateSHA256
     }
 }
 

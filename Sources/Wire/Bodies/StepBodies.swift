@@ -22,10 +22,12 @@ public struct StepPlan: Sendable, Equatable {
     public var exact: Bool
     /// Data cursor: global samples consumed before this step.
     public var samplesConsumed: UInt64
+    /// CURVE public key of each ring member's receiver, in ring order (empty without CURVE on the data plane).
+    public var ringPublicKeys: [[UInt8]]
 
     public init(step: UInt64, epoch: UInt64, learningRate: Double, virtualShardCount: UInt32,
                 virtualShards: [UInt32], ringOrder: [UInt32], ringEndpoints: [String], chunkBytes: UInt64,
-                exact: Bool, samplesConsumed: UInt64) {
+                exact: Bool, samplesConsumed: UInt64, ringPublicKeys: [[UInt8]] = []) {
         self.step = step
         self.epoch = epoch
         self.learningRate = learningRate
@@ -36,6 +38,7 @@ public struct StepPlan: Sendable, Equatable {
         self.chunkBytes = chunkBytes
         self.exact = exact
         self.samplesConsumed = samplesConsumed
+        self.ringPublicKeys = ringPublicKeys
     }
 }
 

@@ -41,6 +41,8 @@ extension Join {
         c.threads = threads
         c.samples_per_second = samplesPerSecond
         c.data_endpoint = arena.string(dataEndpoint)
+        c.committed_step = committedStep
+        c.state_sha256 = arena.binary(stateSHA256)
         return CCodec.pack(&c)
     }
 }
@@ -87,6 +89,8 @@ extension StepPlan {
         c.chunk_bytes = chunkBytes
         c.exact = exact ? 1 : 0
         c.samples_consumed = samplesConsumed
+        c.n_ring_public_keys = ringPublicKeys.count
+        c.ring_public_keys = arena.binaries(ringPublicKeys)
         return CCodec.pack(&c)
     }
 }

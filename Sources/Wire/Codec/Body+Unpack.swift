@@ -37,7 +37,9 @@ extension Join {
                 datasetFingerprint: try CRead.bytes(c.dataset_fingerprint, "dataset_fingerprint", part: .body),
                 publicKey: try CRead.bytes(c.public_key, "public_key", part: .body),
                 threads: c.threads, samplesPerSecond: c.samples_per_second,
-                dataEndpoint: try CRead.string(c.data_endpoint, "data_endpoint", part: .body))
+                dataEndpoint: try CRead.string(c.data_endpoint, "data_endpoint", part: .body),
+                committedStep: c.committed_step,
+                stateSHA256: try CRead.bytes(c.state_sha256, "state_sha256", part: .body))
             try check(value.protocolVersion == Envelope.currentProtocolVersion,
                       "Join.protocol_version \(value.protocolVersion) differs from the envelope's")
             try checkDigest(value.datasetFingerprint, "Join.dataset_fingerprint")
@@ -45,6 +47,8 @@ extension Join {
             try check(value.threads >= 1, "Join.threads is 0")
             try checkNonNegative(value.samplesPerSecond, "Join.samples_per_second")
             try check(!value.dataEndpoint.isEmpty, "Join.data_endpoint is empty")
+            try check(value.stateSHA256.isEmpty || value.stateSHA256.count == 32,
+                      "Join.state_sha256 has \(value.stateSHA256.count) bytes, expected 0 or 32")
             return value
         }
     }
@@ -93,7 +97,9 @@ extension StepPlan {
                 ringOrder: try CRead.array(c.n_ring_order, c.ring_order, "ring_order", part: .body),
                 ringEndpoints: try CRead.strings(c.n_ring_endpoints, c.ring_endpoints, "ring_endpoints",
                                                  part: .body),
-                chunkBytes: c.chunk_bytes, exact: c.exact != 0, samplesConsumed: c.samples_consumed)
+                chunkBytes: c.chunk_bytes, exact: c.exact != 0, samplesConsumed: c.samples_consumed,
+                ringPublicKeys: try CRead.binaries(c.n_ring_public_keys, c.ring_public_keys, "ring_public_keys",
+                                                   part: .body))
             try value.validate()
             return value
         }
@@ -110,6 +116,9 @@ extension StepPlan {
         try check(ringEndpoints.count == ringOrder.count,
                   "StepPlan has \(ringEndpoints.count) ring endpoints for \(ringOrder.count) ring members")
         try check(chunkBytes >= 1, "StepPlan.chunk_bytes is 0")
+        try check(ringPublicKeys.isEmpty || ringPublicKeys.count == ringOrder.count,
+                  "StepPlan has \(ringPublicKeys.count) ring public keys for \(ringOrder.count) ring members")
+        try check(ringPublicKeys.allSatisfy { $0.count == 32 }, "StepPlan.ring_public_keys has a key that is not 32 bytes")
     }
 }
 

@@ -141,6 +141,13 @@ final class CArena {
         return values.withUnsafeBytes { copy($0, extraZero: false) }.bindMemory(to: UInt32.self, capacity: values.count)
     }
 
+    func binaries(_ values: [[UInt8]]) -> UnsafeMutablePointer<ProtobufCBinaryData>? {
+        guard !values.isEmpty else { return nil }
+        let items = values.map { binary($0) }
+        return items.withUnsafeBytes { copy($0, extraZero: false) }
+            .bindMemory(to: ProtobufCBinaryData.self, capacity: values.count)
+    }
+
     func strings(_ values: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
         guard !values.isEmpty else { return nil }
         let pointers: [UnsafeMutablePointer<CChar>?] = values.map { string($0) }
@@ -171,6 +178,18 @@ enum CRead {
         guard count > 0 else { return [] }
         guard let start else { throw .malformed(part, "\(field) has \(count) values and no data") }
         return Array(UnsafeBufferPointer(start: start, count: count))
+    }
+
+    static func binaries(_ count: Int, _ start: UnsafePointer<ProtobufCBinaryData>?, _ field: String,
+                         part: WirePart) throws(WireError) -> [[UInt8]] {
+        guard count > 0 else { return [] }
+        guard let start else { throw .malformed(part, "\(field) has \(count) values and no data") }
+        var values: [[UInt8]] = []
+        values.reserveCapacity(count)
+        for index in 0..<count {
+            values.append(try bytes(start[index], "\(field)[\(index)]", part: part))
+        }
+        return values
     }
 
     static func strings(_ count: Int, _ start: UnsafePointer<UnsafeMutablePointer<CChar>?>?, _ field: String,

@@ -914,7 +914,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__envelope__descriptor =
   (ProtobufCMessageInit) neighbormae__v1__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor neighbormae__v1__join__field_descriptors[8] =
+static const ProtobufCFieldDescriptor neighbormae__v1__join__field_descriptors[10] =
 {
   {
     "worker_name",
@@ -1012,21 +1012,47 @@ static const ProtobufCFieldDescriptor neighbormae__v1__join__field_descriptors[8
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "committed_step",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Neighbormae__V1__Join, committed_step),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state_sha256",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Neighbormae__V1__Join, state_sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned neighbormae__v1__join__field_indices_by_name[] = {
   2,   /* field[2] = build_fingerprint */
+  8,   /* field[8] = committed_step */
   7,   /* field[7] = data_endpoint */
   3,   /* field[3] = dataset_fingerprint */
   1,   /* field[1] = protocol_version */
   4,   /* field[4] = public_key */
   6,   /* field[6] = samples_per_second */
+  9,   /* field[9] = state_sha256 */
   5,   /* field[5] = threads */
   0,   /* field[0] = worker_name */
 };
 static const ProtobufCIntRange neighbormae__v1__join__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor neighbormae__v1__join__descriptor =
 {
@@ -1036,7 +1062,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__join__descriptor =
   "Neighbormae__V1__Join",
   "neighbormae.v1",
   sizeof(Neighbormae__V1__Join),
-  8,
+  10,
   neighbormae__v1__join__field_descriptors,
   neighbormae__v1__join__field_indices_by_name,
   1,  neighbormae__v1__join__number_ranges,
@@ -1249,7 +1275,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__heartbeat__descriptor =
   (ProtobufCMessageInit) neighbormae__v1__heartbeat__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor neighbormae__v1__step_plan__field_descriptors[10] =
+static const ProtobufCFieldDescriptor neighbormae__v1__step_plan__field_descriptors[11] =
 {
   {
     "step",
@@ -1371,6 +1397,18 @@ static const ProtobufCFieldDescriptor neighbormae__v1__step_plan__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ring_public_keys",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Neighbormae__V1__StepPlan, n_ring_public_keys),
+    offsetof(Neighbormae__V1__StepPlan, ring_public_keys),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned neighbormae__v1__step_plan__field_indices_by_name[] = {
   7,   /* field[7] = chunk_bytes */
@@ -1379,6 +1417,7 @@ static const unsigned neighbormae__v1__step_plan__field_indices_by_name[] = {
   2,   /* field[2] = learning_rate */
   6,   /* field[6] = ring_endpoints */
   5,   /* field[5] = ring_order */
+  10,   /* field[10] = ring_public_keys */
   9,   /* field[9] = samples_consumed */
   0,   /* field[0] = step */
   3,   /* field[3] = virtual_shard_count */
@@ -1387,7 +1426,7 @@ static const unsigned neighbormae__v1__step_plan__field_indices_by_name[] = {
 static const ProtobufCIntRange neighbormae__v1__step_plan__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor neighbormae__v1__step_plan__descriptor =
 {
@@ -1397,7 +1436,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__step_plan__descriptor =
   "Neighbormae__V1__StepPlan",
   "neighbormae.v1",
   sizeof(Neighbormae__V1__StepPlan),
-  10,
+  11,
   neighbormae__v1__step_plan__field_descriptors,
   neighbormae__v1__step_plan__field_indices_by_name,
   1,  neighbormae__v1__step_plan__number_ranges,

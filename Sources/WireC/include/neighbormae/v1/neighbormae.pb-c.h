@@ -217,10 +217,18 @@ struct  Neighbormae__V1__Join
    * where the worker's ring receiver binds (tcp:// or ipc://); non-empty
    */
   char *data_endpoint;
+  /*
+   * steps applied to the state the worker already holds (0 for a fresh worker)
+   */
+  uint64_t committed_step;
+  /*
+   * SHA-256 of that state: exactly 32 bytes, or empty for a fresh worker
+   */
+  ProtobufCBinaryData state_sha256;
 };
 #define NEIGHBORMAE__V1__JOIN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&neighbormae__v1__join__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0, (char *)protobuf_c_empty_string, 0, {0,NULL} }
 
 
 /*
@@ -250,9 +258,12 @@ struct  Neighbormae__V1__Welcome
    */
   uint64_t next_step;
   /*
-   * worker that streams the state to it; 0 = none (fresh run)
+   * who streams the state to it: 0 = the coordinator or none (fresh run);
    */
   uint32_t donor_worker_id;
+  /*
+   * its own worker_id = keep the state it announced in Join (restart)
+   */
   /*
    * how often to send Heartbeat (at least 1)
    */
@@ -344,10 +355,15 @@ struct  Neighbormae__V1__StepPlan
    * data cursor: global samples consumed before this step
    */
   uint64_t samples_consumed;
+  /*
+   * CURVE public key (32 bytes) of each ring member's receiver, same order
+   */
+  size_t n_ring_public_keys;
+  ProtobufCBinaryData *ring_public_keys;
 };
 #define NEIGHBORMAE__V1__STEP_PLAN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&neighbormae__v1__step_plan__descriptor) \
-    , 0, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0 }
+    , 0, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0, 0,NULL }
 
 
 /*
