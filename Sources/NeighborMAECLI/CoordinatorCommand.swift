@@ -29,6 +29,9 @@ struct CoordinatorCommand: ParsableCommand {
             visibility: .hidden))
     var faultCheckpoint: String?
 
+    @Flag(help: ArgumentHelp("Started by `neighbormae train`, which handles Ctrl-C.", visibility: .hidden))
+    var managed = false
+
     func run() throws {
         let config = try training.resolvedConfig()
         let run = URL(fileURLWithPath: runDirectory).standardizedFileURL
@@ -47,6 +50,7 @@ struct CoordinatorCommand: ParsableCommand {
             }
             options.checkpointFault = (step, phase)
         }
+        options.managed = managed
         let code = try CoordinatorShell(options: options).run()
         if code != 0 { throw ExitCode(code) }
     }

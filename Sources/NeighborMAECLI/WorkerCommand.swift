@@ -28,6 +28,9 @@ struct WorkerCommand: ParsableCommand {
                                visibility: .hidden))
     var fault: String?
 
+    @Flag(help: ArgumentHelp("Started by `neighbormae train`, which handles Ctrl-C.", visibility: .hidden))
+    var managed = false
+
     func run() throws {
         var rasters = sources
         if rasters.isEmpty {
@@ -52,6 +55,7 @@ struct WorkerCommand: ParsableCommand {
             guard let parsed = WorkerFault(fault) else { throw ValidationError("--fault expects STEP:PHASE") }
             options.fault = parsed
         }
+        options.managed = managed
         let code = try WorkerShell(options: options).run()
         if code != 0 { throw ExitCode(code) }
     }

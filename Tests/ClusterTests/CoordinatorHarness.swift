@@ -14,7 +14,7 @@ struct CoordinatorHarness {
     var log: [CoordinatorDirective] = []
 
     init(steps: Int = 10, shards: Int = 4, startWorkers: Int = 1, checkpointEvery: Int = 0,
-         configure: (inout CoordinatorConfig) -> Void = { _ in }) {
+         resume: (step: Int, stateSHA256: [UInt8])? = nil, configure: (inout CoordinatorConfig) -> Void = { _ in }) {
         var config = CoordinatorConfig(
             runID: Self.run, totalSteps: steps, virtualShards: shards, batchSize: shards * 4,
             schedule: LearningRateSchedule(peak: 1e-3, minimum: 0, warmupFraction: 0, totalSteps: steps),
@@ -22,7 +22,7 @@ struct CoordinatorHarness {
         config.startWorkers = startWorkers
         config.checkpointEvery = checkpointEvery
         configure(&config)
-        state = CoordinatorState(config: config)
+        state = CoordinatorState(config: config, resume: resume)
     }
 
     static func peer(_ name: String) -> PeerID { PeerID(name) }
@@ -43,10 +43,11 @@ struct CoordinatorHarness {
     }
 
     @discardableResult
-    mutating func join(_ name: String, speed: Double = 1, build: String = build,
+    mutating func join(_ name: String, speed: Double = 1, build: String = build, holding: (Int, [UInt8])? = nil,
                        at time: Millis? = nil) -> [CoordinatorDirective] {
         message(name, .join(Join(workerName: name, buildFingerprint: build, datasetFingerprint: Self.dataset,
-                                 threads: 1, samplesPerSecond: speed, dataEndpoint: "ipc://ring-\(name)")), at: time)
+                                 threads: 1, samplesPerSecond: speed, dataEndpoint: "ipc://ring-\(name)",
+                                 committedStep: UInt64(holding?.0 ?? 0), stateSHA256: holding?.1 ?? [])), at: time)
     }
 
     /// Worker id assigned to `name` (from its Welcome).
@@ -84,6 +85,10 @@ extension Array where Element == CoordinatorDirective {
 
     var committed: [StepSummary] {
         compactMap { if case let .committed(summary) = $0 { summary } else { nil } }
+    }
+
+    var welcomes: [(peer: PeerID, welcome: Welcome)] {
+        compactMap { if case let .send(peer, .welcome(welcome), _, _) = $0 { (peer, welcome) } else { nil } }
     }
 
     var aborts: [(peer: PeerID, abort: Abort)] {

@@ -107,3 +107,29 @@ struct WorkerStateTests {
         #expect(out.last == .exit(code: 0, reason: "terminated") && w.phase == .exited)
     }
 }
+
+@Suite("Worker state machine: coordinator restart")
+struct WorkerRestartTests {
+    @Test("a Welcome naming the worker as its own donor keeps its state; extra 'not a member' answers are ignored")
+    func keepsState() {
+        let hash = [UInt8](repeating: 7, count: 32)
+        var state = WorkerState(committedSteps: 7, stateSHA256: hash, now: 0)
+        let envelope = Envelope(type: .error, runID: RunID(high: 1, low: 2))
+        let ignored = state.on(.message(envelope: envelope, body: .error(ErrorReport(code: ErrorCode.notAMember,
+                                                                                      text: "join again"))), now: 10)
+        #expect(!ignored.contains(.rejoin), "a Join is already on its way")
+        let welcome = Welcome(workerID: 3, runID: RunID(high: 1, low: 2), membershipEpoch: 2, configJSON: "{}",
+                              nextStep: 7, donorWorkerID: 3, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000)
+        let out = state.on(.message(envelope: Envelope(type: .welcome, runID: welcome.runID), body: .welcome(welcome)),
+                           now: 20)
+        #expect(state.phase == .idle && state.committedSteps == 7 && state.stateSHA256 == hash)
+        #expect(!out.contains { if case .expectState = $0 { true } else { false } })
+
+        var other = WorkerState(committedSteps: 7, stateSHA256: hash, now: 0)
+        var moved = welcome
+        moved.donorWorkerID = 1
+        let transfer = other.on(.message(envelope: Envelope(type: .welcome, runID: welcome.runID),
+                                         body: .welcome(moved)), now: 20)
+        #expect(transfer.contains(.expectState(step: 7)) && other.phase == .receivingState(step: 7))
+    }
+}

@@ -21,6 +21,10 @@ public struct CoordinatorConfig: Sendable, Equatable {
     /// The first step (of a fresh or resumed run) waits until this many workers are in the ring; later
     /// steps run with whoever survives.
     public var startWorkers = 1
+    /// A restarted coordinator (resume) first waits this long, or until `startWorkers` have joined, for
+    /// surviving workers to announce the state they hold; if the most advanced of them agree, the run
+    /// continues from there instead of the checkpoint (SYSTEM.md §5). 0: a fresh run, no waiting.
+    public var recoveryWindow: Millis = 0
     /// A worker silent for this long is evicted (SYSTEM.md §3: well under 5 s).
     public var heartbeatTimeout: Millis = 3000
     /// How often workers send heartbeats (told in Welcome).

@@ -27,8 +27,11 @@ public enum CoordinatorDirective: Sendable, Equatable {
     case streamCheckpointState(step: Int, joiner: UInt32, endpoint: String, publicKey: [UInt8])
     /// Every replica of the state is gone: load the newest valid checkpoint and report `checkpointLoaded`.
     case reloadCheckpoint
-    /// Step `summary.step` is committed on every member.
+    /// Step `summary.step` is committed: record it durably before the Commit messages that follow go out.
     case committed(StepSummary)
+    /// A restarted coordinator chose where the run continues (`source` says why): anything recorded for
+    /// this step or later belongs to steps that run again.
+    case continuing(fromStep: Int, source: String)
     /// The membership changed (log it; record it in the next checkpoint).
     case membershipChanged(MembershipChange)
     /// A line for the log, already tagged.

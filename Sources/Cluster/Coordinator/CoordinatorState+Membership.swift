@@ -26,14 +26,27 @@ extension CoordinatorState {
         nextWorkerID += 1
         members[id] = Member(id: id, peer: peer, name: join.workerName, dataEndpoint: join.dataEndpoint,
                              publicKey: join.publicKey, samplesPerSecond: join.samplesPerSecond, lastHeard: now,
-                             status: .waiting)
+                             status: .waiting, heldStep: Int(clamping: join.committedStep),
+                             heldStateSHA256: join.stateSHA256)
+        if case .gathering = phase {
+            out.append(.log("[coordinator] worker \(id) (\(join.workerName)) registered, holding the state of step "
+                            + "\(join.committedStep); deciding where the run continues"))
+            return
+        }
+        welcome(id, keepsState: false, &out)
+        out.append(.log("[coordinator] worker \(id) (\(join.workerName)) registered; waiting for a step boundary"))
+    }
+
+    /// Welcomes a registered worker at `nextStep`. `keepsState`: it continues from the state it announced
+    /// (donor = itself); otherwise a donor streams it the state at a step boundary.
+    mutating func welcome(_ id: UInt32, keepsState: Bool, _ out: inout [CoordinatorDirective]) {
+        guard let member = members[id] else { return }
         let welcome = Welcome(
             workerID: id, runID: config.runID, membershipEpoch: epoch, configJSON: config.configJSON,
-            nextStep: UInt64(nextStep), donorWorkerID: ring.first ?? 0,
+            nextStep: UInt64(nextStep), donorWorkerID: keepsState ? id : ring.first ?? 0,
             heartbeatIntervalMs: UInt32(clamping: config.heartbeatInterval),
             heartbeatTimeoutMs: UInt32(clamping: config.heartbeatTimeout))
-        out.append(.send(to: peer, body: .welcome(welcome), epoch: epoch, step: UInt64(nextStep)))
-        out.append(.log("[coordinator] worker \(id) (\(join.workerName)) registered; waiting for a step boundary"))
+        out.append(.send(to: member.peer, body: .welcome(welcome), epoch: epoch, step: UInt64(nextStep)))
     }
 
     /// At a step boundary, gives the oldest waiting worker the state. At step 0 of a fresh run every

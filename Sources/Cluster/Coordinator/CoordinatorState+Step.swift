@@ -50,16 +50,18 @@ extension CoordinatorState {
 
     private mutating func commit(_ round: StepRound, _ out: inout [CoordinatorDirective]) {
         let order = round.assignment.keys.sorted()
-        for id in order {
-            out.append(.send(to: members[id]!.peer, body: .commit(Commit(step: UInt64(round.step))),
-                             epoch: round.epoch, step: UInt64(round.step)))
-        }
         let lossSum = order.reduce(0.0) { $0 + round.reports[$1]!.lossSum }
         let weightSum = order.reduce(0.0) { $0 + round.reports[$1]!.lossWeightSum }
+        // Recorded before any Commit leaves: a coordinator that dies in between has the record of a step
+        // some workers may not have applied; a successor that continues from their state re-records it.
         out.append(.committed(StepSummary(
             step: round.step, epoch: round.epoch, workers: order, loss: weightSum > 0 ? lossSum / weightSum : 0,
             learningRate: config.schedule.learningRate(at: round.step),
             samplesConsumed: (round.step + 1) * config.batchSize, shards: round.assignment, attempts: attempts)))
+        for id in order {
+            out.append(.send(to: members[id]!.peer, body: .commit(Commit(step: UInt64(round.step))),
+                             epoch: round.epoch, step: UInt64(round.step)))
+        }
         nextStep = round.step + 1
         checkpointStateHash = nil   // the checkpoint the run resumed from no longer holds the state of nextStep
         attempts = 0

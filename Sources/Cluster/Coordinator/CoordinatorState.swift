@@ -33,6 +33,9 @@ public struct CoordinatorState: Sendable {
     public internal(set) var stopping = false
 
     public enum Phase: Sendable, Equatable {
+        /// A restarted coordinator collects the Joins of surviving workers until the deadline (set by the
+        /// first event) or until `startWorkers` joined, then decides where the run continues.
+        case gathering(deadline: Millis?)
         /// Between steps: the next `on` call starts whatever is due.
         case idle
         case step(StepRound)
@@ -70,6 +73,7 @@ public struct CoordinatorState: Sendable {
         nextStep = resume?.step ?? 0
         checkpointStateHash = resume?.stateSHA256
         lastCheckpointStep = nextStep
+        if config.recoveryWindow > 0 { phase = .gathering(deadline: nil) }
     }
 
     /// Active members in ring order (ascending id: any fixed order works, results do not depend on it).
@@ -80,6 +84,7 @@ public struct CoordinatorState: Sendable {
     /// Applies one event at time `now` and returns what the shell must do, in order.
     public mutating func on(_ event: CoordinatorEvent, now: Millis) -> [CoordinatorDirective] {
         var out: [CoordinatorDirective] = []
+        if case .gathering(nil) = phase { phase = .gathering(deadline: now + config.recoveryWindow) }
         switch event {
         case let .message(peer, envelope, body):
             onMessage(from: peer, envelope: envelope, body: body, now: now, &out)
@@ -169,6 +174,9 @@ public struct CoordinatorState: Sendable {
     /// Starts whatever is due when nothing is in progress: finish, checkpoint, a joiner's state
     /// transfer, or the next step.
     mutating func advance(now: Millis, _ out: inout [CoordinatorDirective]) {
+        if case let .gathering(deadline?) = phase, now >= deadline || members.count >= config.startWorkers {
+            finishRecovery(now: now, &out)
+        }
         guard phase == .idle else { return }
         let checkpointDue = nextStep > lastCheckpointStep
             && (stopping || nextStep == config.totalSteps
@@ -214,7 +222,8 @@ public struct CoordinatorState: Sendable {
             out.append(.send(to: member.peer, body: .leave(Leave(workerID: member.id, reason: reason)),
                              epoch: epoch, step: UInt64(nextStep)))
         }
-        out.append(.log("[coordinator] \(reason) after \(nextStep) steps"))
+        out.append(.log(nextStep >= config.totalSteps ? "[coordinator] run finished after \(nextStep) steps"
+                        : "[coordinator] run stopped at step \(nextStep); continue it with --resume"))
         out.append(.finished)
     }
 }

@@ -24,4 +24,7 @@ public struct Member: Sendable, Equatable {
     public var samplesPerSecond: Double
     public var lastHeard: Millis
     public var status: Status
+    /// The state it announced in Join: steps applied and SHA-256 (empty for a fresh worker).
+    public var heldStep: Int = 0
+    public var heldStateSHA256: [UInt8] = []
 }

@@ -52,26 +52,29 @@ public final class LocalCluster {
         defer { stopAll() }
 
         var coordinatorArguments = ["coordinator", "--run-dir", runDirectory.path, "--config", configFile.path,
-                                    "--bind", control, "--start-workers", String(workers)]
+                                    "--bind", control, "--start-workers", String(workers), "--managed"]
         if resume { coordinatorArguments.append("--resume") }
         let coordinator = try start("coordinator", coordinatorArguments,
                                     output: .tee(logs.appendingPathComponent("coordinator.log")))
         for index in 1...workers {
             let arguments = ["worker", "--coordinator", control,
                              "--data-bind", try Self.socketEndpoint(runDirectory, name: "worker-\(index)"),
-                             "--threads", String(config.threads), "--name", "local-\(index)", "--sources"]
+                             "--threads", String(config.threads), "--name", "local-\(index)", "--managed", "--sources"]
                 + config.sources
             _ = try start("worker-\(index)", arguments, output: .file(logs.appendingPathComponent("worker-\(index).log")))
         }
-        print("[train] coordinator and \(workers) worker(s) started; logs in \(logs.path)")
+        LineLog.standardOutput("[train] coordinator and \(workers) worker(s) started; logs in \(logs.path)")
         var signalsSeen = 0
         while coordinator.isRunning {
             if signals.count > signalsSeen {
                 signalsSeen = signals.count
-                let signal = signalsSeen == 1 ? SIGTERM : SIGKILL
-                print(signalsSeen == 1 ? "[train] stopping: the coordinator writes a final checkpoint"
-                                       : "[train] second signal: killing every process")
-                for (_, process) in processes where process.isRunning { kill(process.processIdentifier, signal) }
+                if signalsSeen == 1 {
+                    LineLog.standardOutput("[train] stopping: the coordinator writes a final checkpoint")
+                    kill(coordinator.processIdentifier, SIGTERM)   // the workers stay to upload it, then leave
+                } else {
+                    LineLog.standardOutput("[train] second signal: killing every process")
+                    for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                }
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
@@ -126,12 +129,12 @@ public final class LocalCluster {
             Thread.sleep(forTimeInterval: 0.05)
         }
         for (name, process) in processes where process.isRunning {
-            print("[train] \(name) did not exit; killing it")
+            LineLog.standardOutput("[train] \(name) did not exit; killing it")
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         for (name, process) in processes where name != "coordinator" && process.terminationStatus != 0 {
-            print("[train] \(name) exited with status \(process.terminationStatus); see logs/\(name).log")
+            LineLog.standardOutput("[train] \(name) exited with status \(process.terminationStatus); see logs/\(name).log")
         }
     }
 }

@@ -11,8 +11,12 @@ final class TerminationSignals: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private let queue = DispatchQueue(label: "neighbormae.signals")
 
-    init() {
-        for number in [SIGTERM, SIGINT] {
+    /// - Parameter interactive: false for a process a launcher manages: the terminal's Ctrl-C reaches the
+    ///   whole process group, but only the launcher should act on it (it stops the coordinator first, so the
+    ///   workers are still there to upload the final checkpoint); SIGINT is then ignored.
+    init(interactive: Bool = true) {
+        if !interactive { signal(SIGINT, SIG_IGN) }
+        for number in interactive ? [SIGTERM, SIGINT] : [SIGTERM] {
             signal(number, SIG_IGN)   // delivered to the dispatch source instead of killing the process
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { [weak self] in self?.record() }

@@ -43,7 +43,9 @@ extension WorkerState {
         case .heartbeat:
             break   // the coordinator's answer to ours: it is alive (lastHeardFromCoordinator is updated)
         case let .error(report):
-            if report.code == ErrorCode.notAMember {
+            if report.code == ErrorCode.notAMember, case .joining = phase {
+                break   // a Join is already on its way (one answer per heartbeat sent before it)
+            } else if report.code == ErrorCode.notAMember {
                 out.append(.log("[worker \(workerID)] the coordinator no longer knows us; joining again"))
                 rejoin(now: now, &out)
             } else {
@@ -62,6 +64,8 @@ extension WorkerState {
         let step = Int(welcome.nextStep)
         if step == 0 && committedSteps == 0 {
             phase = .idle   // a fresh run: every replica starts from the seed
+        } else if welcome.donorWorkerID == welcome.workerID && step == committedSteps && !stateSHA256.isEmpty {
+            phase = .idle   // a restarted coordinator continues from the state this worker announced
         } else {
             phase = .receivingState(step: step)
             out.append(.expectState(step: step))

@@ -72,9 +72,11 @@ struct ClusterAcceptanceTests {
         #expect(!cluster.checkpointExists(step: 8), "no half-written checkpoint is visible")
         let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 2)
         try expectFinishedExactly(cluster, coordinator)
-        #expect(coordinator.log.contains("resuming from step-0000004"), "\(coordinator.log)")
-        #expect(coordinator.log.contains("worker coordinator streams the state of step 4"),
-                "the live workers got the checkpointed state from the restarted coordinator")
+        #expect(coordinator.log.contains("resuming from step-0000004"), "the half-written step 8 is not loaded")
+        // The workers outlived the crash holding step 8: the successor continues from their agreed state
+        // (no step is recomputed) and writes the checkpoint of step 8 that its predecessor could not.
+        #expect(coordinator.log.contains("continuing from the state of step 8 held by workers"), "\(coordinator.log)")
+        #expect(cluster.checkpointExists(step: 8))
     }
 
     @Test("4. a corrupted newest checkpoint is detected and reported; the previous one is used")
@@ -130,6 +132,60 @@ struct ClusterAcceptanceTests {
         _ = first.waitForExit(limit: .seconds(10))
         let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 2)
         try expectFinishedExactly(cluster, coordinator)
-        #expect(coordinator.log.contains("resuming from step-0000004"), "\(coordinator.log)")
+        #expect(coordinator.log.contains("continuing from the state of step"), "\(coordinator.log)")
+        #expect(!coordinator.log.contains("streams the state"), "the survivors kept their state: no transfer")
+    }
+
+    @Test("8. with no surviving worker, a restarted coordinator donates the checkpointed state itself")
+    func restartWithoutSurvivors() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let first = try cluster.startCoordinator()
+        let worker = try cluster.startWorker("w1", extra: ["--fault", "6:report"])
+        try cluster.waitUntil("the worker died") { !worker.isRunning }
+        first.send(SIGKILL)
+        _ = first.waitForExit(limit: .seconds(10))
+        let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 2)
+        try cluster.startWorker("w2")
+        try cluster.startWorker("w3")
+        try expectFinishedExactly(cluster, coordinator)
+        #expect(coordinator.log.contains("continuing from the checkpoint of step 4"), "\(coordinator.log)")
+        #expect(coordinator.log.contains("streamed the checkpointed state of step 4"), "\(coordinator.log)")
+    }
+
+    @Test("9. a worker's SIGTERM is a graceful leave: it deregisters at once and the run goes on")
+    func gracefulLeave() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+        let coordinator = try cluster.startCoordinator(startWorkers: 2)
+        try cluster.startWorker("w1")
+        let leaving = try cluster.startWorker("w2")
+        try cluster.waitUntil("step 4 committed") { cluster.committedSteps >= 4 }
+        leaving.send(SIGTERM)
+        #expect(leaving.waitForExit(limit: .seconds(15)) == 0, "\(leaving.log)")
+        try expectFinishedExactly(cluster, coordinator)
+        #expect(coordinator.log.contains("left: terminated (SIGTERM)"), "\(coordinator.log)")
+        #expect(!coordinator.log.contains("heartbeat timeout"), "deregistered, not timed out")
+    }
+
+    @Test("10. neighbormae train: SIGTERM writes a final checkpoint; --resume with one worker finishes exactly")
+    func launcherStopAndResume() throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: 0)
+        let arguments = ["train", "--config", cluster.configFile.path, "--run-dir", cluster.runDirectory.path,
+                         "--threads", "1"]
+        let train = try ClusterProcess("train", arguments: arguments + ["--workers", "2"],
+                                       logURL: cluster.root.appendingPathComponent("train.log"))
+        try cluster.waitUntil("step 5 committed") { cluster.committedSteps >= 6 }
+        train.send(SIGTERM)
+        #expect(train.waitForExit(limit: .seconds(60)) == 0, "\(train.log)")
+        let stoppedAt = cluster.committedSteps
+        #expect(stoppedAt < Self.steps && cluster.checkpointExists(step: stoppedAt), "final checkpoint at \(stoppedAt)")
+        #expect(train.log.contains("run stopped at step \(stoppedAt)"), "\(train.log)")
+        let resumed = try ClusterProcess("resumed", arguments: arguments + ["--workers", "1", "--resume"],
+                                         logURL: cluster.root.appendingPathComponent("resumed.log"))
+        #expect(resumed.waitForExit(limit: .seconds(120)) == 0, "\(resumed.log)")
+        #expect(try cluster.stateHash(step: Self.steps) == (try Self.reference.get()), "\(resumed.log)")
+        expectEverySampleOnce(cluster.metrics, steps: Self.steps, shards: cluster.config.virtualShards,
+                              batchSize: cluster.config.batchSize)
+        let logs = try FileManager.default.contentsOfDirectory(atPath: cluster.runDirectory.appendingPathComponent("logs").path)
+        #expect(Set(logs).isSuperset(of: ["coordinator.log", "worker-1.log", "worker-2.log"]), "\(logs)")
     }
 }

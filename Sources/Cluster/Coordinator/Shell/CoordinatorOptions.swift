@@ -24,6 +24,8 @@ public struct CoordinatorOptions: Sendable {
     public var ringChunkBytes = 1 << 20
     /// Test-only: SIGKILL this process while writing the checkpoint of a step, at a write phase.
     public var checkpointFault: (step: Int, phase: CheckpointWritePhase)?
+    /// Started by `neighbormae train`: SIGINT is the launcher's business (`TerminationSignals`).
+    public var managed = false
     public var log: @Sendable (String) -> Void = LineLog.standardOutput
 
     public init(runDirectory: URL, config: TrainingConfig, bind: String) {

@@ -42,7 +42,7 @@ public final class CoordinatorShell {
 
     /// Runs the run to its end (or a stop); returns the exit code.
     public func run() throws -> Int32 {
-        let signals = TerminationSignals()
+        let signals = TerminationSignals(interactive: !options.managed)
         let resume = try openRunDirectory()
         machine = CoordinatorState(config: try coordinatorConfig(), resume: resume)
         context = try ZMQContext()
@@ -110,6 +110,8 @@ public final class CoordinatorShell {
             reload()
         case let .committed(summary):
             progress.committed(summary)
+        case let .continuing(step, _):
+            progress.rewind(to: step)
         case let .membershipChanged(change):
             options.log("[coordinator] epoch \(change.epoch) from step \(change.fromStep): workers \(change.workers) "
                         + "(\(change.reason))")
@@ -147,15 +149,13 @@ public final class CoordinatorShell {
                                       arena: arena)
             resume = (state.step, state.sha256Digest())
             arenaStep = state.step
-            try MetricsLog.discardRecords(in: metricsURL, fromStep: state.step)   // those steps run again
             options.log("[coordinator] resuming from \(loaded.url.lastPathComponent) (step \(state.step), "
                         + "\(state.samplesConsumed) samples consumed)")
         } else if options.resume {
             options.log("[coordinator] no checkpoint in \(store.directory.path) yet: starting at step 0")
         }
         progress = try ProgressReporter(config: options.config, metricsURL: metricsURL,
-                                        runDirectory: options.runDirectory, firstStep: resume?.step ?? 0,
-                                        log: options.log)
+                                        runDirectory: options.runDirectory, log: options.log)
         try Data(options.config.yaml().utf8).write(to: options.runDirectory.appendingPathComponent("config.yaml"))
         return resume
     }
@@ -168,6 +168,8 @@ public final class CoordinatorShell {
             batchSize: training.batchSize, schedule: training.schedule, buildFingerprint: BuildFingerprint.current,
             datasetFingerprint: dataset.bytes, configJSON: training.yaml())
         config.startWorkers = options.startWorkers
+        // Surviving workers rejoin within a heartbeat interval of the first answer they get from us.
+        config.recoveryWindow = options.resume ? options.heartbeatTimeout : 0
         config.heartbeatTimeout = options.heartbeatTimeout
         config.heartbeatInterval = options.heartbeatInterval
         config.stepTimeout = options.stepTimeout

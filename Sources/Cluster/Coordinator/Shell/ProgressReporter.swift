@@ -16,14 +16,13 @@ final class ProgressReporter {
     private var secondsPerStep: Double?
     private var losses: [(step: Double, value: Double)] = []
 
-    init(config: TrainingConfig, metricsURL: URL, runDirectory: URL, firstStep: Int,
-         log: @escaping @Sendable (String) -> Void) throws {
+    init(config: TrainingConfig, metricsURL: URL, runDirectory: URL, log: @escaping @Sendable (String) -> Void) throws {
         self.config = config
         self.metricsURL = metricsURL
         self.runDirectory = runDirectory
         self.log = log
         metrics = try MetricsLog(url: metricsURL)
-        losses = try Self.previousLosses(metricsURL, before: firstStep)
+        losses = try Self.previousLosses(metricsURL)
     }
 
     func committed(_ summary: StepSummary) {
@@ -54,7 +53,8 @@ final class ProgressReporter {
             + "  ETA \(Self.format(seconds: eta))  workers \(summary.workers.count) \(summary.workers)")
     }
 
-    /// Every replica was lost and the run continues from the checkpoint of `step`: its later records go.
+    /// The run continues from `step` (a resume, a restart, or a reload after every replica was lost):
+    /// records of that step and later belong to steps that run again.
     func rewind(to step: Int) {
         do {
             try MetricsLog.discardRecords(in: metricsURL, fromStep: step)
@@ -75,10 +75,10 @@ final class ProgressReporter {
         }
     }
 
-    private static func previousLosses(_ url: URL, before step: Int) throws -> [(step: Double, value: Double)] {
+    private static func previousLosses(_ url: URL) throws -> [(step: Double, value: Double)] {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         return try MetricsLog.read(url).compactMap { record in
-            guard let s = record["step"] as? Int, s < step, let loss = record["loss"] as? Double else { return nil }
+            guard let s = record["step"] as? Int, let loss = record["loss"] as? Double else { return nil }
             return (Double(s), loss)
         }
     }

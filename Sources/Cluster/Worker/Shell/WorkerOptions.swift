@@ -26,6 +26,8 @@ public struct WorkerOptions: Sendable {
     public var timing = WorkerState.Timing()
     /// Test-only: kill this process with SIGKILL at a step and phase.
     public var fault: WorkerFault?
+    /// Started by `neighbormae train`: SIGINT is the launcher's business (`TerminationSignals`).
+    public var managed = false
     public var log: @Sendable (String) -> Void = LineLog.standardOutput
 
     public init(coordinator: String, dataBind: String, sources: [String], threads: Int, name: String) {
@@ -59,7 +61,7 @@ public struct WorkerFault: Sendable, Equatable, CustomStringConvertible {
     public enum Phase: String, Sendable, CaseIterable {
         /// On receiving the step's plan, before computing.
         case plan
-        /// In the middle of the ring all-reduce (after sending the first chunk).
+        /// In the middle of the ring all-reduce (after sending the first chunk; a ring of one sends none).
         case reduce
         /// After the all-reduce, before reporting StepDone.
         case report

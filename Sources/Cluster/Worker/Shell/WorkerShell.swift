@@ -1,6 +1,7 @@
 import Comm
 import EOData
 import Foundation
+import TensorCore
 import Training
 import Wire
 
@@ -31,7 +32,7 @@ public final class WorkerShell {
 
     /// Runs until the coordinator ends the run, a signal stops the worker, or setup fails; returns the exit code.
     public func run() throws -> Int32 {
-        let signals = TerminationSignals()
+        let signals = TerminationSignals(interactive: !options.managed)
         let context = try ZMQContext()
         let fingerprint = try DatasetFingerprint(dataset: RasterDataset(sources: options.sources))
         dataPlane = WorkerDataPlane(context: context, options: options)
@@ -43,8 +44,9 @@ public final class WorkerShell {
             dataPlane.thread.stop(timeout: 30)
             control.close()
         }
+        let threads = options.threads == 0 ? ThreadPool.machineThreadCount : options.threads
         join = Join(workerName: options.name, buildFingerprint: BuildFingerprint.current,
-                    datasetFingerprint: fingerprint.bytes, threads: UInt32(clamping: options.threads),
+                    datasetFingerprint: fingerprint.bytes, threads: UInt32(clamping: threads),
                     samplesPerSecond: 0, dataEndpoint: endpoint)
         options.log("[worker] \(options.name): ring receiver at \(endpoint), dataset \(fingerprint); "
                     + "joining \(options.coordinator)")
@@ -164,8 +166,12 @@ public final class WorkerShell {
         }
     }
 
+    /// Registers with the coordinator, announcing the state this worker holds (a restarted coordinator may
+    /// continue from it).
     private func sendJoin() {
-        guard let join else { return }
+        guard var join else { return }
+        join.committedStep = UInt64(state.committedSteps)
+        join.stateSHA256 = state.stateSHA256
         sequence += 1
         do throws(TransportError) {
             try control.send(Envelope(type: .join, runID: .zero, sequence: sequence), body: .join(join), payload: [],

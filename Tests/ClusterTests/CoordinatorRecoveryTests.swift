@@ -1,0 +1,73 @@
+import Cluster
+import Comm
+import Testing
+import Wire
+
+/// A restarted coordinator (SYSTEM.md §5) and a stopping one, driven by scripted events.
+@Suite("Coordinator restart and stop")
+struct CoordinatorRecoveryTests {
+    static let checkpointHash = [UInt8](repeating: 4, count: 32)
+    static let stateHash = [UInt8](repeating: 7, count: 32)
+    static let otherHash = [UInt8](repeating: 9, count: 32)
+
+    static func restarted(startWorkers: Int = 2) -> CoordinatorHarness {
+        CoordinatorHarness(steps: 10, startWorkers: startWorkers, resume: (4, checkpointHash)) {
+            $0.recoveryWindow = 3000
+        }
+    }
+
+    @Test("survivors agreeing on a newer state keep it: no reload, no transfer, the next plan is their step")
+    func survivorsAgree() {
+        var h = Self.restarted()
+        #expect(h.join("a", holding: (7, Self.stateHash), at: 100).welcomes.isEmpty, "Welcome waits for the decision")
+        let out = h.join("b", holding: (7, Self.stateHash), at: 200)
+        #expect(out.contains(.continuing(fromStep: 7, source: "the state of step 7 held by workers [1, 2]")))
+        #expect(out.welcomes.count == 2)
+        #expect(out.welcomes.allSatisfy { $0.welcome.nextStep == 7 && $0.welcome.donorWorkerID == $0.welcome.workerID })
+        #expect(!out.contains(.reloadCheckpoint) && out.plans.map(\.plan.step) == [7, 7])
+        #expect(h.state.nextStep == 7)
+    }
+
+    @Test("the most advanced survivor wins; a lagging one gets its state from it at the boundary")
+    func laggardGetsTransfer() {
+        var h = Self.restarted()
+        h.join("a", holding: (6, Self.otherHash), at: 100)
+        let out = h.join("b", holding: (7, Self.stateHash), at: 200)
+        let byPeer = Dictionary(uniqueKeysWithValues: out.welcomes.map { ($0.peer.description, $0.welcome) })
+        #expect(byPeer["b"]?.donorWorkerID == h.id("b") && byPeer["a"]?.donorWorkerID != h.id("a"))
+        let request = out.sent(to: "b").compactMap { if case let .stateTransferRequest(r) = $0 { r } else { nil } }
+        #expect(request.first?.step == 7 && request.first?.joinerWorkerID == h.id("a"))
+    }
+
+    @Test("survivors that disagree, or none at all, mean the checkpoint: the coordinator donates its state")
+    func fallBackToCheckpoint() {
+        var h = Self.restarted()
+        h.join("a", holding: (7, Self.stateHash), at: 100)
+        let out = h.join("b", holding: (7, Self.otherHash), at: 200)
+        #expect(out.contains(.continuing(fromStep: 4, source: "the checkpoint of step 4")))
+        #expect(out.welcomes.allSatisfy { $0.welcome.nextStep == 4 && $0.welcome.donorWorkerID != $0.welcome.workerID })
+        #expect(out.contains { if case .streamCheckpointState(4, _, _, _) = $0 { true } else { false } })
+
+        var empty = Self.restarted(startWorkers: 1)
+        #expect(empty.send(.tick, at: 0).isEmpty)
+        #expect(empty.send(.tick, at: 3001).contains(.continuing(fromStep: 4, source: "the checkpoint of step 4")))
+        let late = empty.join("c", holding: (9, Self.stateHash), at: 3100)
+        #expect(late.welcomes.first?.welcome.nextStep == 4, "after the decision a Join is an ordinary join")
+    }
+
+    @Test("SIGTERM aborts the step in flight, checkpoints the committed state, and ends the run")
+    func terminate() {
+        var h = CoordinatorHarness(steps: 10, startWorkers: 2, checkpointEvery: 0)
+        h.join("a")
+        h.join("b")
+        h.done("a", step: 0)
+        h.done("b", step: 0)
+        let out = h.send(.terminate)
+        #expect(Set(out.aborts.map(\.peer.description)) == ["a", "b"] && out.aborts.allSatisfy { $0.abort.step == 1 })
+        #expect(out.contains { if case .checkpoint(1, _, _) = $0 { true } else { false } })
+        #expect(out.plans.isEmpty)
+        let end = h.send(.checkpointWritten(step: 1, error: nil))
+        #expect(end.contains(.finished))
+        #expect(end.sent(to: "a").contains(.leave(Leave(workerID: 1, reason: "run stopped at step 1"))))
+    }
+}
