@@ -32,6 +32,14 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Started by `neighbormae train`, which handles Ctrl-C.", visibility: .hidden))
     var managed = false
 
+    func validate() throws {
+        guard startWorkers >= 1 else { throw ValidationError("--start-workers must be at least 1") }
+        guard heartbeatTimeoutMs >= 100 else { throw ValidationError("--heartbeat-timeout-ms must be >= 100") }
+        guard stepTimeoutMs >= heartbeatTimeoutMs else {
+            throw ValidationError("--step-timeout-ms (\(stepTimeoutMs)) must be >= --heartbeat-timeout-ms")
+        }
+    }
+
     func run() throws {
         let config = try training.resolvedConfig()
         let run = URL(fileURLWithPath: runDirectory).standardizedFileURL

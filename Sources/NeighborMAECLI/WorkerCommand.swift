@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Comm
 import Foundation
 import Training
 
@@ -20,6 +21,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Compute threads (0 = one per CPU).") var threads = 0
     @Option(help: "Name in the coordinator's log (default host-pid).") var name: String?
     @OptionGroup var security: ClientSecurityOptions
+    @Option(name: .customLong("ring-allow"), help: ArgumentHelp("Allow-list of the public keys that may connect to "
+            + "a tcp ring receiver: the other workers' and the coordinator's."))
+    var ringAllowFile: String?
     @Option(name: .customLong("ring-timeout-ms"), help: "Deadline of every ring chunk.") var ringTimeoutMs = 5000
     @Option(name: .customLong("coordinator-timeout-ms"),
             help: "Without word from the coordinator for this long, keep the state and join again.")
@@ -30,6 +34,12 @@ struct WorkerCommand: ParsableCommand {
 
     @Flag(help: ArgumentHelp("Started by `neighbormae train`, which handles Ctrl-C.", visibility: .hidden))
     var managed = false
+
+    func validate() throws {
+        guard threads >= 0 else { throw ValidationError("--threads must be >= 0 (0 = one per CPU)") }
+        guard ringTimeoutMs >= 100 else { throw ValidationError("--ring-timeout-ms must be >= 100") }
+        guard coordinatorTimeoutMs >= 500 else { throw ValidationError("--coordinator-timeout-ms must be >= 500") }
+    }
 
     func run() throws {
         var rasters = sources
@@ -43,11 +53,16 @@ struct WorkerCommand: ParsableCommand {
         options.advertiseHost = advertise
         options.controlSecurity = try security.transportSecurity(for: coordinator)
         if dataBind.hasPrefix("tcp://") {
-            guard security.insecure else {
-                throw ValidationError("a tcp ring (--data-bind \(dataBind)) is plaintext today and needs --insecure "
-                                      + "on loopback; use an ipc:// data endpoint on one host")
+            if security.insecure {
+                options.dataSecurity = .insecureLoopback
+            } else {
+                guard let keyFile = security.keyFile, let allowFile = ringAllowFile else {
+                    throw ValidationError("a tcp ring (--data-bind \(dataBind)) needs --key and --ring-allow (CURVE), "
+                                          + "or --insecure on loopback")
+                }
+                options.dataSecurity = .curve(try CurveKeyFiles.loadKeyPair(keyFile),
+                                              allowList: try CurveKeyFiles.loadAllowList(allowFile))
             }
-            options.dataSecurity = .insecureLoopback
         }
         options.ringTimeout = .milliseconds(ringTimeoutMs)
         options.timing.coordinatorTimeout = Int64(coordinatorTimeoutMs)

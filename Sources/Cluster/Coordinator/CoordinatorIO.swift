@@ -54,6 +54,12 @@ public struct StepSummary: Sendable, Equatable {
     public var shards: [UInt32: [UInt32]]
     /// Attempts it took (1 = no abort).
     public var attempts: Int
+    /// Per worker: compute and all-reduce milliseconds it reported for this step.
+    public var computeMs: [UInt32: Double] = [:]
+    public var reduceMs: [UInt32: Double] = [:]
+    /// Workers whose gradient entered a committed step for the first time, with the milliseconds since
+    /// they registered (elastic join latency: register → first contributing step).
+    public var joinLatencyMs: [UInt32: Millis] = [:]
 }
 
 /// A new membership epoch.

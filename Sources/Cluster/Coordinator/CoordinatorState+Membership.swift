@@ -27,7 +27,7 @@ extension CoordinatorState {
         members[id] = Member(id: id, peer: peer, name: join.workerName, dataEndpoint: join.dataEndpoint,
                              publicKey: join.publicKey, samplesPerSecond: join.samplesPerSecond, lastHeard: now,
                              status: .waiting, heldStep: Int(clamping: join.committedStep),
-                             heldStateSHA256: join.stateSHA256)
+                             heldStateSHA256: join.stateSHA256, registeredAt: now)
         if case .gathering = phase {
             out.append(.log("[coordinator] worker \(id) (\(join.workerName)) registered, holding the state of step "
                             + "\(join.committedStep); deciding where the run continues"))

@@ -15,12 +15,16 @@ extension CoordinatorState {
         for (position, id) in order.enumerated() { assignment[id] = shards[position].map(UInt32.init) }
         attempts += 1
         let step = nextStep
+        // CURVE data plane: everyone announced a key; plaintext (ipc, loopback): nobody did.
+        let announced = order.map { members[$0]!.publicKey }
+        let keys = announced.allSatisfy { $0.count == 32 } ? announced : []
         for id in order {
             let plan = StepPlan(
                 step: UInt64(step), epoch: 0, learningRate: config.schedule.learningRate(at: step),
                 virtualShardCount: UInt32(config.virtualShards), virtualShards: assignment[id]!, ringOrder: order,
                 ringEndpoints: order.map { members[$0]!.dataEndpoint }, chunkBytes: config.chunkBytes,
-                exact: config.exactAllReduce, samplesConsumed: UInt64(step * config.batchSize))
+                exact: config.exactAllReduce, samplesConsumed: UInt64(step * config.batchSize),
+                ringPublicKeys: keys)
             out.append(.send(to: members[id]!.peer, body: .stepPlan(plan), epoch: epoch, step: UInt64(step)))
         }
         phase = .step(StepRound(step: step, epoch: epoch, assignment: assignment, reports: [:],
@@ -45,19 +49,28 @@ extension CoordinatorState {
             phase = .step(round)
             return
         }
-        commit(round, &out)
+        commit(round, now: now, &out)
     }
 
-    private mutating func commit(_ round: StepRound, _ out: inout [CoordinatorDirective]) {
+    private mutating func commit(_ round: StepRound, now: Millis, _ out: inout [CoordinatorDirective]) {
         let order = round.assignment.keys.sorted()
         let lossSum = order.reduce(0.0) { $0 + round.reports[$1]!.lossSum }
         let weightSum = order.reduce(0.0) { $0 + round.reports[$1]!.lossWeightSum }
-        // Recorded before any Commit leaves: a coordinator that dies in between has the record of a step
-        // some workers may not have applied; a successor that continues from their state re-records it.
-        out.append(.committed(StepSummary(
+        var summary = StepSummary(
             step: round.step, epoch: round.epoch, workers: order, loss: weightSum > 0 ? lossSum / weightSum : 0,
             learningRate: config.schedule.learningRate(at: round.step),
-            samplesConsumed: (round.step + 1) * config.batchSize, shards: round.assignment, attempts: attempts)))
+            samplesConsumed: (round.step + 1) * config.batchSize, shards: round.assignment, attempts: attempts)
+        for id in order {
+            summary.computeMs[id] = round.reports[id]!.computeMs
+            summary.reduceMs[id] = round.reports[id]!.reduceMs
+            if let member = members[id], !member.hasContributed {
+                members[id]?.hasContributed = true
+                summary.joinLatencyMs[id] = now - member.registeredAt
+            }
+        }
+        // Recorded before any Commit leaves: a coordinator that dies in between has the record of a step
+        // some workers may not have applied; a successor that continues from their state re-records it.
+        out.append(.committed(summary))
         for id in order {
             out.append(.send(to: members[id]!.peer, body: .commit(Commit(step: UInt64(round.step))),
                              epoch: round.epoch, step: UInt64(round.step)))

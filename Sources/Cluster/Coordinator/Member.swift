@@ -27,4 +27,7 @@ public struct Member: Sendable, Equatable {
     /// The state it announced in Join: steps applied and SHA-256 (empty for a fresh worker).
     public var heldStep: Int = 0
     public var heldStateSHA256: [UInt8] = []
+    /// When it registered, and whether a committed step has used its gradient yet (join latency).
+    public var registeredAt: Millis = 0
+    public var hasContributed = false
 }

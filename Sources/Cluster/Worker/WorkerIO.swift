@@ -11,7 +11,7 @@ public enum WorkerEvent: Sendable, Equatable {
     case stepFinished(step: Int, epoch: UInt64, outcome: StepOutcome)
     /// The shell received and verified (against the donor's SHA-256) the state of `step`.
     case stateReceived(step: Int, sha256: [UInt8])
-    /// The shell applied the update of `step`; the state hash after it.
+    /// The shell applied the update of `step`; the state hash after it, or empty when not computed.
     case updateApplied(step: Int, sha256: [UInt8])
     /// Time passed.
     case tick

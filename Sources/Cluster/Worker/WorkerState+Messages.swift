@@ -64,7 +64,7 @@ extension WorkerState {
         let step = Int(welcome.nextStep)
         if step == 0 && committedSteps == 0 {
             phase = .idle   // a fresh run: every replica starts from the seed
-        } else if welcome.donorWorkerID == welcome.workerID && step == committedSteps && !stateSHA256.isEmpty {
+        } else if welcome.donorWorkerID == welcome.workerID && step == committedSteps && step > 0 {
             phase = .idle   // a restarted coordinator continues from the state this worker announced
         } else {
             phase = .receivingState(step: step)

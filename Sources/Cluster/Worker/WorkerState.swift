@@ -37,7 +37,9 @@ public struct WorkerState: Sendable {
     public internal(set) var phase: Phase
     /// Id given by the coordinator (0 before the Welcome).
     public internal(set) var workerID: UInt32 = 0
-    /// Steps applied to this replica, and the SHA-256 of its state after them.
+    /// Steps applied to this replica, and the SHA-256 of its state after them when known (after a transfer;
+    /// empty after local updates: hashing the whole state every step would cost a large share of a small
+    /// step, so the shell hashes only when it announces the state in a Join).
     public internal(set) var committedSteps: Int
     public internal(set) var stateSHA256: [UInt8]
     var heartbeatInterval: Millis = 500
@@ -98,6 +100,8 @@ public struct WorkerState: Sendable {
             return
         case let .joining(since) where now - since > timing.joinRetry:
             phase = .joining(since: now)
+            out.append(.log("[worker] no Welcome after \(timing.joinRetry) ms (is the coordinator up at that "
+                            + "endpoint, with the same keys?); sending Join again"))
             out.append(.rejoin)
         case .joining:
             break

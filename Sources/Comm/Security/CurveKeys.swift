@@ -16,6 +16,12 @@ public struct CurvePublicKey: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// The key as a message carries it (32 raw bytes); nil for any other length.
+    public init?(raw: [UInt8]) {
+        guard raw.count == 32 else { return nil }
+        bytes = raw
+    }
+
     public var z85: String { encodeZ85Key(bytes) }
     public var description: String { z85 }
 }

@@ -67,17 +67,27 @@ extension CoordinatorShell {
 
     /// The coordinator is the donor (no live worker holds the state): streams the checkpointed state in
     /// `arena` to the joiner's ring receiver. The joiner's heartbeat then reports the hash it got.
-    func donate(step: Int, joiner: UInt32, endpoint: String) {
+    func donate(step: Int, joiner: UInt32, endpoint: String, publicKey: [UInt8]) {
         guard arenaStep == step else {
             return options.log("[coordinator] cannot donate the state of step \(step): holding "
                                + "\(arenaStep.map(String.init) ?? "nothing"); the transfer will time out")
         }
+        var security = TransportSecurity.none
+        if let joinerKey = CurvePublicKey(raw: publicKey) {
+            guard case let .curveServer(keys, _) = options.security else {
+                return options.log("[coordinator] joiner \(joiner) has a CURVE ring receiver but this coordinator "
+                                   + "runs without --key; it cannot donate the checkpointed state")
+            }
+            security = .curveClient(keys: keys, serverPublicKey: joinerKey)
+        } else if endpoint.hasPrefix("tcp://") {
+            security = .insecureLoopback
+        }
         let state = UncheckedState(TrainingState(step: step, samplesConsumed: step * options.config.batchSize,
                                                  arena: arena))
-        let (context, runID, log) = (context!, runID, options.log)
+        let (context, runID, log, connection) = (context!, runID, options.log, security)
         background.submit {
             do {
-                var settings = TransportOptions(expectedRunID: runID, security: .none, log: log)
+                var settings = TransportOptions(expectedRunID: runID, security: connection, log: log)
                 settings.heartbeat = nil
                 settings.linger = .seconds(30)   // the last chunks must reach the joiner after close
                 let push = try ZMQTransport(context: context, role: .push(connect: endpoint), options: settings)

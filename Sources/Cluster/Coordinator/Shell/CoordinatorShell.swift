@@ -104,8 +104,8 @@ public final class CoordinatorShell {
             send(body, to: peer, epoch: epoch, step: step)
         case let .checkpoint(step, source, peer):
             requestCheckpoint(step: step, source: source, peer: peer)
-        case let .streamCheckpointState(step, joiner, endpoint, _):
-            donate(step: step, joiner: joiner, endpoint: endpoint)
+        case let .streamCheckpointState(step, joiner, endpoint, publicKey):
+            donate(step: step, joiner: joiner, endpoint: endpoint, publicKey: publicKey)
         case .reloadCheckpoint:
             reload()
         case let .committed(summary):

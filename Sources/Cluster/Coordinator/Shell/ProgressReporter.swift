@@ -32,15 +32,23 @@ final class ProgressReporter {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         secondsPerStep = secondsPerStep.map { 0.8 * $0 + 0.2 * seconds } ?? seconds
         losses.append((Double(summary.step), summary.loss))
-        var shards: [String: [Int]] = [:]
-        for (worker, list) in summary.shards { shards[String(worker)] = list.map(Int.init) }
+        func byWorker<V>(_ values: [UInt32: V]) -> [String: V] {
+            Dictionary(uniqueKeysWithValues: values.map { (String($0.key), $0.value) })
+        }
+        var record: [String: Any] = [
+            "step": summary.step, "loss": summary.loss, "lr": summary.learningRate,
+            "samples": summary.samplesConsumed, "workers": summary.workers.map(Int.init),
+            "shards": byWorker(summary.shards.mapValues { $0.map(Int.init) }),
+            "epoch": Int(summary.epoch), "attempts": summary.attempts, "step_seconds": seconds,
+            "pairs_per_s": Double(config.batchSize) / max(seconds, 1e-9),
+            "compute_ms": byWorker(summary.computeMs), "reduce_ms": byWorker(summary.reduceMs),
+        ]
+        if !summary.joinLatencyMs.isEmpty { record["join_ms"] = byWorker(summary.joinLatencyMs.mapValues(Int.init)) }
+        for (id, latency) in summary.joinLatencyMs.sorted(by: { $0.key < $1.key }) where summary.step > 0 {
+            log("[coordinator] worker \(id) contributes from step \(summary.step), \(latency) ms after registering")
+        }
         do {
-            try metrics.append([
-                "step": summary.step, "loss": summary.loss, "lr": summary.learningRate,
-                "samples": summary.samplesConsumed, "workers": summary.workers.map(Int.init), "shards": shards,
-                "epoch": Int(summary.epoch), "attempts": summary.attempts, "step_seconds": seconds,
-                "pairs_per_s": Double(config.batchSize) / max(seconds, 1e-9),
-            ])
+            try metrics.append(record)
         } catch {
             log("[coordinator] could not append to \(metricsURL.path): \(error)")
         }

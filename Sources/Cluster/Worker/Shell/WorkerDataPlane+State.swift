@@ -50,8 +50,8 @@ extension WorkerDataPlane {
             let step = Int(request.step)
             guard let replica else { return results.post(.stateSendFailed(step: step, reason: "no replica")) }
             do {
-                var settings = TransportOptions(expectedRunID: runID, security: dataSecurity.transportSecurity,
-                                                log: log)
+                let security = try dataSecurity.connection(to: request.joinerPublicKey)
+                var settings = TransportOptions(expectedRunID: runID, security: security, log: log)
                 settings.heartbeat = nil
                 settings.linger = timeout   // the last chunks must reach the joiner after close
                 var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: request.joinerEndpoint),

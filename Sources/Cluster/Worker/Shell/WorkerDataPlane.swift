@@ -47,7 +47,7 @@ final class WorkerDataPlane: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         thread.submit { [self] in
             do throws(TransportError) {
-                var settings = TransportOptions(expectedRunID: nil, security: options.dataSecurity.transportSecurity,
+                var settings = TransportOptions(expectedRunID: nil, security: options.dataSecurity.receiver,
                                                 log: options.log)
                 settings.heartbeat = nil   // ring neighbours are watched by chunk deadlines
                 let pull = try ZMQTransport(context: zmqContext, role: .pull(bind: options.dataBind), options: settings)
@@ -122,7 +122,9 @@ final class WorkerDataPlane: @unchecked Sendable {
         if size == 1 {
             try gradients.readSum(step: step)
         } else {
-            let ring = try ringTo(plan.ringEndpoints[(rank + 1) % size], rank: rank, size: size, step: step,
+            let nextRank = (rank + 1) % size
+            let nextKey = plan.ringPublicKeys.isEmpty ? [] : plan.ringPublicKeys[nextRank]
+            let ring = try ringTo(plan.ringEndpoints[nextRank], key: nextKey, rank: rank, size: size, step: step,
                                   epoch: epoch, chunkBytes: Int(plan.chunkBytes), runID: runID)
             do throws(CollectiveFailed) {
                 if gradients.exact {
@@ -148,11 +150,11 @@ final class WorkerDataPlane: @unchecked Sendable {
     }
 
     /// A ring over the receiver and a connection to `nextEndpoint` (kept while the neighbour stays).
-    private func ringTo(_ nextEndpoint: String, rank: Int, size: Int, step: Int, epoch: UInt64, chunkBytes: Int,
-                        runID: RunID) throws -> RingAllReduce {
+    private func ringTo(_ nextEndpoint: String, key: [UInt8], rank: Int, size: Int, step: Int, epoch: UInt64,
+                        chunkBytes: Int, runID: RunID) throws -> RingAllReduce {
         if next?.endpoint != nextEndpoint { closeNext() }
         if next == nil {
-            var settings = TransportOptions(expectedRunID: runID, security: options.dataSecurity.transportSecurity,
+            var settings = TransportOptions(expectedRunID: runID, security: try options.dataSecurity.connection(to: key),
                                             log: options.log)
             settings.heartbeat = nil
             var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: nextEndpoint),

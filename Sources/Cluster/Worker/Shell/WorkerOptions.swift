@@ -45,12 +45,36 @@ public enum DataPlaneSecurity: Sendable, Equatable {
     case none
     /// Plaintext tcp on loopback (tests and benchmarks only).
     case insecureLoopback
+    /// CURVE: this worker's key pair; its ring receiver admits only `allowList` (the other workers and the
+    /// coordinator, which donates checkpointed state). Peers' keys come in StepPlan and StateTransferRequest.
+    case curve(CurveKeyPair, allowList: CurveAllowList)
 
-    var transportSecurity: TransportSecurity {
+    /// Security of this worker's ring receiver.
+    var receiver: TransportSecurity {
         switch self {
         case .none: .none
         case .insecureLoopback: .insecureLoopback
+        case let .curve(keys, allowList): .curveServer(keys: keys, allowList: allowList)
         }
+    }
+
+    /// Security of a connection to a peer's receiver whose public key is `peerKey` (raw, from a message).
+    func connection(to peerKey: [UInt8]) throws -> TransportSecurity {
+        switch self {
+        case .none: return .none
+        case .insecureLoopback: return .insecureLoopback
+        case let .curve(keys, _):
+            guard let server = CurvePublicKey(raw: peerKey) else {
+                throw WorkerFailure("the peer announced no CURVE key (\(peerKey.count) bytes); every worker of a "
+                                    + "CURVE ring must run with --key")
+            }
+            return .curveClient(keys: keys, serverPublicKey: server)
+        }
+    }
+
+    /// The public key announced in Join (empty without CURVE).
+    var publicKey: [UInt8] {
+        if case let .curve(keys, _) = self { keys.publicKey.bytes } else { [] }
     }
 }
 

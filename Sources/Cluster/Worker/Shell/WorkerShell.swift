@@ -46,7 +46,8 @@ public final class WorkerShell {
         }
         let threads = options.threads == 0 ? ThreadPool.machineThreadCount : options.threads
         join = Join(workerName: options.name, buildFingerprint: BuildFingerprint.current,
-                    datasetFingerprint: fingerprint.bytes, threads: UInt32(clamping: threads),
+                    datasetFingerprint: fingerprint.bytes, publicKey: options.dataSecurity.publicKey,
+                    threads: UInt32(clamping: threads),
                     samplesPerSecond: 0, dataEndpoint: endpoint)
         options.log("[worker] \(options.name): ring receiver at \(endpoint), dataset \(fingerprint); "
                     + "joining \(options.coordinator)")
@@ -66,8 +67,10 @@ public final class WorkerShell {
         return exitCode!
     }
 
+    /// The next control message. While the compute thread works, the wait is short, so its result goes out
+    /// (StepDone, StateDone) within a millisecond instead of one idle poll later.
     private func receiveControl() throws(TransportError) -> ReceivedMessage? {
-        try control.receive(timeout: .milliseconds(20))
+        try control.receive(timeout: dataPlane.thread.isIdle ? .milliseconds(20) : .milliseconds(1))
     }
 
     // MARK: - Events in
@@ -172,6 +175,10 @@ public final class WorkerShell {
         guard var join else { return }
         join.committedStep = UInt64(state.committedSteps)
         join.stateSHA256 = state.stateSHA256
+        if state.committedSteps > 0, join.stateSHA256.isEmpty, let replica = dataPlane.replica {
+            // Safe while a job may still run: jobs of abandoned attempts write gradients, never parameters.
+            join.stateSHA256 = replica.state(afterSteps: state.committedSteps).sha256Digest()
+        }
         sequence += 1
         do throws(TransportError) {
             try control.send(Envelope(type: .join, runID: .zero, sequence: sequence), body: .join(join), payload: [],
@@ -188,7 +195,7 @@ public final class WorkerShell {
         guard let replica = dataPlane.replica else { return }
         while !dataPlane.thread.isIdle { Thread.sleep(forTimeInterval: 0.001) }
         replica.applyUpdate(step: step, learningRate: learningRate)
-        pending.insert(.updateApplied(step: step, sha256: replica.state(afterSteps: step + 1).sha256Digest()), at: 0)
+        pending.insert(.updateApplied(step: step, sha256: []), at: 0)   // hashed only when announced
     }
 
     /// Streams the committed state over the control connection; the coordinator writes the checkpoint.

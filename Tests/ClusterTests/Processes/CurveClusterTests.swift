@@ -1,0 +1,67 @@
+import Comm
+import Foundation
+import Testing
+
+// MARK: - The whole cluster over tcp with CURVE on both planes
+
+@Suite("ClusterAcceptance over CURVE", .serialized)
+struct CurveClusterTests {
+    /// Key pairs and allow-lists in a 0700 folder: the coordinator admits the workers; every ring receiver
+    /// admits the workers and the coordinator (which donates checkpointed state); the stranger is in none.
+    struct Keys {
+        let folder: String
+        init(in root: URL) throws {
+            folder = root.appendingPathComponent("keys").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            var workers = CurveAllowList()
+            var ring = CurveAllowList()
+            for name in ["coordinator", "w1", "w2", "w3", "stranger"] {
+                let pair = try CurveKeyPair.generate()
+                try CurveKeyFiles.write(pair, directory: folder, name: name)
+                if name.hasPrefix("w") { workers.insert(pair.publicKey, name: name) }
+                if name != "stranger" { ring.insert(pair.publicKey, name: name) }
+            }
+            try workers.fileText.write(toFile: folder + "/workers.allow", atomically: true, encoding: .utf8)
+            try ring.fileText.write(toFile: folder + "/ring.allow", atomically: true, encoding: .utf8)
+        }
+        func key(_ name: String) -> String { "\(folder)/\(name).key" }
+        var coordinatorPublic: String { "\(folder)/coordinator.pub" }
+    }
+
+    @Test("11. tcp + CURVE: a joiner gets the state encrypted; a stranger's key is refused; bit-identical result")
+    func curveEverywhere() throws {
+        let steps = ClusterAcceptanceTests.steps
+        let cluster = try TestCluster(steps: steps, checkpointEvery: ClusterAcceptanceTests.checkpointEvery)
+        let keys = try Keys(in: cluster.root)
+        let coordinator = try cluster.startCoordinator(startWorkers: 2, extra: [
+            "--bind", "tcp://127.0.0.1:0", "--key", keys.key("coordinator"), "--allow", keys.folder + "/workers.allow"])
+        var endpoint = ""
+        try cluster.waitUntil("the coordinator listens") {
+            endpoint = coordinator.log.firstMatch(of: /at (tcp:\/\/127\.0\.0\.1:\d+)/).map { String($0.1) } ?? ""
+            return !endpoint.isEmpty
+        }
+        @discardableResult
+        func worker(_ name: String) throws -> ClusterProcess {
+            try cluster.startWorker(name, extra: [
+                "--coordinator", endpoint, "--data-bind", "tcp://127.0.0.1:0", "--key", keys.key(name),
+                "--coordinator-key", keys.coordinatorPublic, "--ring-allow", keys.folder + "/ring.allow"])
+        }
+        try worker("w1")
+        try worker("w2")
+        let stranger = try worker("stranger")
+        try cluster.waitUntil("step 6 committed") { cluster.committedSteps >= 6 }
+        try worker("w3")
+        let status = coordinator.waitForExit(limit: .seconds(120))
+        #expect(status == 0, "\(cluster.logs)")
+        #expect(try cluster.stateHash(step: steps) == (try ClusterAcceptanceTests.reference.get()), "\(cluster.logs)")
+        expectEverySampleOnce(cluster.metrics, steps: steps, shards: cluster.config.virtualShards,
+                              batchSize: cluster.config.batchSize)
+        #expect(coordinator.log.contains("streams the state of step"), "w3 joined through a CURVE transfer")
+        #expect(cluster.logs.contains("ring receiver at tcp://127.0.0.1:"), "the ring ran over tcp")
+        #expect(cluster.metrics.last?["workers"] as? [Int] == [1, 2, 3], "the stranger never became a member")
+        #expect(coordinator.log.contains("refused"), "the ZAP handler logged the stranger's key\n\(coordinator.log)")
+        #expect(!stranger.log.contains("welcomed"), "\(stranger.log)")
+        stranger.send(SIGKILL)
+    }
+}
