@@ -23,6 +23,10 @@ struct CoordinatorCommand: ParsableCommand {
     var heartbeatTimeoutMs = 3000
     @Option(name: .customLong("step-timeout-ms"), help: "A step not reported by every worker is aborted after this.")
     var stepTimeoutMs = 120_000
+    @Option(name: .customLong("recovery-window-ms"), help: ArgumentHelp("With --resume: how long to wait for "
+            + "surviving workers to announce their state (default: the heartbeat timeout), unless --start-workers "
+            + "join sooner."))
+    var recoveryWindowMs: Int?
     @OptionGroup var security: ServerSecurityOptions
     @Option(name: .customLong("fault-checkpoint"), help: ArgumentHelp("Test only: SIGKILL while writing the "
             + "checkpoint of STEP at PHASE (afterModel, afterOptimizer, afterManifest, afterRename).",
@@ -50,6 +54,7 @@ struct CoordinatorCommand: ParsableCommand {
         options.heartbeatTimeout = Millis(heartbeatTimeoutMs)
         options.heartbeatInterval = Millis(max(50, heartbeatTimeoutMs / 6))
         options.stepTimeout = Millis(stepTimeoutMs)
+        options.recoveryWindow = recoveryWindowMs.map { Millis(max(0, $0)) }
         options.security = try security.transportSecurity(for: endpoint)
         if let faultCheckpoint {
             let parts = faultCheckpoint.split(separator: ":").map(String.init)

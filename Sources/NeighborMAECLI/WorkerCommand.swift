@@ -31,6 +31,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Test only: SIGKILL at STEP:PHASE (plan, reduce, report, commit, transfer).",
                                visibility: .hidden))
     var fault: String?
+    @Option(name: .customLong("pace-ms"), help: ArgumentHelp("Test only: add this many ms to every step's compute, "
+            + "as on a slower host.", visibility: .hidden))
+    var paceMs = 0
 
     @Flag(help: ArgumentHelp("Started by `neighbormae train`, which handles Ctrl-C.", visibility: .hidden))
     var managed = false
@@ -65,6 +68,7 @@ struct WorkerCommand: ParsableCommand {
             }
         }
         options.ringTimeout = .milliseconds(ringTimeoutMs)
+        options.paceMs = max(0, paceMs)
         options.timing.coordinatorTimeout = Int64(coordinatorTimeoutMs)
         if let fault {
             guard let parsed = WorkerFault(fault) else { throw ValidationError("--fault expects STEP:PHASE") }

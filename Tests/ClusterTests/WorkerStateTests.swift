@@ -72,7 +72,8 @@ struct WorkerStateTests {
     @Test("silence, eviction and out-of-step plans lead to a new join that keeps the state")
     func rejoin() {
         var w = WorkerState(committedSteps: 0, stateSHA256: Self.initialHash, now: 0)
-        #expect(w.on(.tick, now: 2001) == [.rejoin], "Join is retried without a Welcome")
+        #expect(w.on(.tick, now: 2001).filter { $0 != .rejoin }.count == 1, "a log line says why")
+        #expect(w.on(.tick, now: 4002).contains(.rejoin), "Join is retried without a Welcome")
         _ = w.on(Self.welcome(nextStep: 0), now: 2100)
         _ = w.on(Self.plan(step: 0), now: 2200)
         let silent = w.on(.tick, now: 2200 + 10_001)

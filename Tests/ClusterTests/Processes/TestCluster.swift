@@ -114,6 +114,11 @@ final class TestCluster {
 
     var committedSteps: Int { metrics.count }
 
+    /// The id the coordinator gave the worker called `name` (its latest registration), from its log.
+    func workerID(_ name: String, coordinator: ClusterProcess) -> Int? {
+        coordinator.log.matches(of: /worker (\d+) \(([^)]+)\) registered/).last { $0.2 == name }.flatMap { Int($0.1) }
+    }
+
     func checkpointExists(step: Int) -> Bool {
         let manifest = runDirectory.appendingPathComponent("checkpoints/\(CheckpointStore.name(step: step))/manifest.json")
         return FileManager.default.fileExists(atPath: manifest.path)

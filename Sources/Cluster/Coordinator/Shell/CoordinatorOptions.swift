@@ -20,6 +20,9 @@ public struct CoordinatorOptions: Sendable {
     public var heartbeatInterval: Millis = 500
     public var stepTimeout: Millis = 120_000
     public var transferTimeout: Millis = 60_000
+    /// With `resume`: how long to wait for surviving workers before choosing where to continue
+    /// (nil: the heartbeat timeout; surviving workers rejoin within a heartbeat interval of our first answer).
+    public var recoveryWindow: Millis?
     /// Chunk size of the ring all-reduce told in every plan.
     public var ringChunkBytes = 1 << 20
     /// Test-only: SIGKILL this process while writing the checkpoint of a step, at a write phase.

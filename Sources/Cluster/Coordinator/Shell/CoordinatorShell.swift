@@ -168,8 +168,7 @@ public final class CoordinatorShell {
             batchSize: training.batchSize, schedule: training.schedule, buildFingerprint: BuildFingerprint.current,
             datasetFingerprint: dataset.bytes, configJSON: training.yaml())
         config.startWorkers = options.startWorkers
-        // Surviving workers rejoin within a heartbeat interval of the first answer they get from us.
-        config.recoveryWindow = options.resume ? options.heartbeatTimeout : 0
+        config.recoveryWindow = options.resume ? options.recoveryWindow ?? options.heartbeatTimeout : 0
         config.heartbeatTimeout = options.heartbeatTimeout
         config.heartbeatInterval = options.heartbeatInterval
         config.stepTimeout = options.stepTimeout

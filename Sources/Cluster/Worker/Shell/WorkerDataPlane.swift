@@ -117,6 +117,7 @@ final class WorkerDataPlane: @unchecked Sendable {
         options.fault?.check(step: step, phase: .plan)
         let start = ContinuousClock.now
         let losses = try gradients.compute(step: step, shards: plan.virtualShards.map(Int.init))
+        if options.paceMs > 0 { Thread.sleep(forTimeInterval: Double(options.paceMs) / 1000) }
         let computed = ContinuousClock.now
         let size = plan.ringOrder.count
         if size == 1 {

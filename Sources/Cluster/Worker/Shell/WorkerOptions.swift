@@ -26,6 +26,8 @@ public struct WorkerOptions: Sendable {
     public var timing = WorkerState.Timing()
     /// Test-only: kill this process with SIGKILL at a step and phase.
     public var fault: WorkerFault?
+    /// Test and benchmark only: extra milliseconds of every step's compute, as on a slower host.
+    public var paceMs = 0
     /// Started by `neighbormae train`: SIGINT is the launcher's business (`TerminationSignals`).
     public var managed = false
     public var log: @Sendable (String) -> Void = LineLog.standardOutput
