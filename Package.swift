@@ -125,6 +125,8 @@ let package = Package(
 
         // MARK: Ring peer: one rank over ZeroMQ for the multi-process ring tests and the ring benchmark;
         // `gradient-stats` measures real gradient magnitudes for the fixed-point scale (needs Training).
+        // Test tool: a TCP forwarder adding latency and jitter (the fault harness's stand-in for tc netem).
+        .executableTarget(name: "LatencyProxy", swiftSettings: numeric),
         .executableTarget(name: "RingPeer", dependencies: ["Comm", "Wire", "Training"], swiftSettings: numeric),
 
         // MARK: Training

@@ -36,18 +36,20 @@ struct CoordinatorHarness {
     }
 
     @discardableResult
-    mutating func message(_ from: String, _ body: Body, epoch: UInt64? = nil, step: UInt64 = 0,
+    mutating func message(_ from: String, _ body: Body, epoch: UInt64? = nil, step: UInt64 = 0, runID: RunID = run,
                           at time: Millis? = nil) -> [CoordinatorDirective] {
-        let envelope = Envelope(type: body.type, runID: Self.run, membershipEpoch: epoch ?? state.epoch, step: step)
+        let envelope = Envelope(type: body.type, runID: runID, membershipEpoch: epoch ?? state.epoch, step: step)
         return send(.message(from: Self.peer(from), envelope: envelope, body: body), at: time)
     }
 
     @discardableResult
+    /// `holding`: the state the worker announces; `runID`: what its Join envelope carries (zero: it knows no run).
     mutating func join(_ name: String, speed: Double = 1, build: String = build, holding: (Int, [UInt8])? = nil,
-                       at time: Millis? = nil) -> [CoordinatorDirective] {
+                       runID: RunID = run, at time: Millis? = nil) -> [CoordinatorDirective] {
         message(name, .join(Join(workerName: name, buildFingerprint: build, datasetFingerprint: Self.dataset,
                                  threads: 1, samplesPerSecond: speed, dataEndpoint: "ipc://ring-\(name)",
-                                 committedStep: UInt64(holding?.0 ?? 0), stateSHA256: holding?.1 ?? [])), at: time)
+                                 committedStep: UInt64(holding?.0 ?? 0), stateSHA256: holding?.1 ?? [])),
+                runID: runID, at: time)
     }
 
     /// Worker id assigned to `name` (from its Welcome).

@@ -70,4 +70,33 @@ struct CoordinatorRecoveryTests {
         #expect(end.contains(.finished))
         #expect(end.sent(to: "a").contains(.leave(Leave(workerID: 1, reason: "run stopped at step 1"))))
     }
+
+    @Test("after every ring member was evicted, workers returning with this run's state of the step keep it")
+    func cutOffWorkersComeBack() {
+        var h = CoordinatorHarness(steps: 10, startWorkers: 2) { $0.heartbeatTimeout = 1000 }
+        h.join("a", at: 0)
+        h.join("b", at: 0)
+        for step in 0..<3 {
+            h.done("a", step: step, at: 10)
+            h.done("b", step: step, at: 10)
+        }
+        h.send(.tick, at: 2000)   // the coordinator was cut off: everyone timed out
+        #expect(h.state.ring.isEmpty && h.state.members.isEmpty && h.state.nextStep == 3)
+        h.join("a", holding: (3, Self.stateHash), at: 2100)
+        #expect(h.state.ring == [h.id("a")!], "a keeps its state; no reload")
+        #expect(!h.log.contains(.reloadCheckpoint))
+        let welcomes = h.log.welcomes.filter { $0.peer == PeerID("a") }
+        #expect(welcomes.last?.welcome.donorWorkerID == h.id("a") && welcomes.last?.welcome.nextStep == 3)
+        h.join("b", holding: (3, Self.stateHash), at: 2200)   // arrives while a runs step 3 alone
+        let out = h.done("a", step: 3, at: 2300)
+        let request = out.sent(to: "a").compactMap { if case let .stateTransferRequest(r) = $0 { r } else { nil } }
+        #expect(request.first?.joinerWorkerID == h.id("b"), "the others get the state from the keeper")
+
+        var foreign = CoordinatorHarness(steps: 10, startWorkers: 1) { $0.heartbeatTimeout = 1000 }
+        foreign.join("a", at: 0)
+        foreign.done("a", step: 0, at: 10)
+        foreign.send(.tick, at: 2000)
+        let out2 = foreign.join("x", holding: (1, Self.stateHash), runID: .zero, at: 2100)
+        #expect(out2.contains(.reloadCheckpoint), "a state of unknown origin is not trusted")
+    }
 }

@@ -133,4 +133,38 @@ struct WorkerRestartTests {
                                          body: .welcome(moved)), now: 20)
         #expect(transfer.contains(.expectState(step: 7)) && other.phase == .receivingState(step: 7))
     }
+
+    @Test("cut off while waiting for a donor, a worker told to keep its state stops waiting; another run drops it")
+    func keepWhileWaitingAndNewRun() {
+        let hash = [UInt8](repeating: 7, count: 32)
+        let run = RunID(high: 1, low: 2)
+        var state = WorkerState(committedSteps: 7, stateSHA256: hash, now: 0)
+        var welcome = Welcome(workerID: 3, runID: run, membershipEpoch: 2, configJSON: "{}", nextStep: 7,
+                              donorWorkerID: 0, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000)
+        func deliver(_ welcome: Welcome) -> [WorkerDirective] {
+            state.on(.message(envelope: Envelope(type: .welcome, runID: welcome.runID), body: .welcome(welcome)),
+                     now: 20)
+        }
+        #expect(deliver(welcome).contains(.expectState(step: 7)))
+        welcome.donorWorkerID = 3
+        let kept = deliver(welcome)
+        #expect(kept.contains(.stopExpectingState) && state.phase == .idle && state.committedSteps == 7)
+
+        var fresh = WorkerState(committedSteps: 0, stateSHA256: [], now: 0)
+        _ = fresh.on(.message(envelope: Envelope(type: .welcome, runID: run), body: .welcome(welcome)), now: 1)
+        #expect(fresh.runID == run)
+        var other = welcome
+        other.runID = RunID(high: 9, low: 9)
+        state = WorkerState(committedSteps: 7, stateSHA256: hash, now: 0)
+        _ = deliver(welcome)    // joins run (1, 2) ... then that coordinator is replaced by another run's
+        _ = state.on(.terminate, now: 30)
+        var again = WorkerState(committedSteps: 7, stateSHA256: hash, now: 0)
+        _ = again.on(.message(envelope: Envelope(type: .welcome, runID: run), body: .welcome(welcome)), now: 1)
+        _ = again.on(.message(envelope: Envelope(type: .error, runID: run),
+                              body: .error(ErrorReport(code: ErrorCode.notAMember, text: "join again"))), now: 2)
+        let moved = again.on(.message(envelope: Envelope(type: .welcome, runID: other.runID), body: .welcome(other)),
+                             now: 3)
+        #expect(again.committedSteps == 0 && again.runID == other.runID, "another run's Welcome drops the state")
+        #expect(moved.contains { if case .log = $0 { true } else { false } })
+    }
 }

@@ -4,7 +4,8 @@ import Wire
 // MARK: - Join, state transfer, heartbeats, eviction (SYSTEM.md §5)
 
 extension CoordinatorState {
-    mutating func onJoin(_ join: Join, from peer: PeerID, now: Millis, _ out: inout [CoordinatorDirective]) {
+    mutating func onJoin(_ join: Join, from peer: PeerID, ofThisRun: Bool, now: Millis,
+                         _ out: inout [CoordinatorDirective]) {
         func refuse(_ code: UInt32, _ text: String) {
             out.append(.log("[coordinator] refused join of \(join.workerName) (\(peer)): \(text)"))
             out.append(.send(to: peer, body: .error(ErrorReport(code: code, text: text)), epoch: epoch,
@@ -27,7 +28,7 @@ extension CoordinatorState {
         members[id] = Member(id: id, peer: peer, name: join.workerName, dataEndpoint: join.dataEndpoint,
                              publicKey: join.publicKey, samplesPerSecond: join.samplesPerSecond, lastHeard: now,
                              status: .waiting, heldStep: Int(clamping: join.committedStep),
-                             heldStateSHA256: join.stateSHA256, registeredAt: now)
+                             heldStateSHA256: join.stateSHA256, heldStateOfThisRun: ofThisRun, registeredAt: now)
         if case .gathering = phase {
             out.append(.log("[coordinator] worker \(id) (\(join.workerName)) registered, holding the state of step "
                             + "\(join.committedStep); deciding where the run continues"))
@@ -67,6 +68,17 @@ extension CoordinatorState {
                 step: UInt64(nextStep), joinerWorkerID: joiner, joinerEndpoint: member.dataEndpoint,
                 joinerPublicKey: member.publicKey, chunkBytes: config.transferChunkBytes)),
                 epoch: epoch, step: UInt64(nextStep)))
+        } else if let keepers = holders(of: nextStep, among: waiting) {
+            // Every replica in the ring is gone, but workers that were cut off (a partition, a coordinator
+            // out of reach) come back holding the committed state: they continue from it, nothing is redone.
+            for id in keepers {
+                members[id]?.status = .active
+                welcome(id, keepsState: true, &out)
+            }
+            out.append(.log("[coordinator] workers \(keepers) came back holding the state of step \(nextStep); "
+                            + "the ring continues from it"))
+            newEpoch(reason: "workers \(keepers) keep the state of step \(nextStep)", &out)
+            return false
         } else if checkpointStateHash != nil {
             donor = 0
             out.append(.streamCheckpointState(step: nextStep, joiner: joiner, endpoint: member.dataEndpoint,
@@ -84,6 +96,17 @@ extension CoordinatorState {
         out.append(.log("[coordinator] worker \(donor == 0 ? "coordinator" : String(donor)) streams the state of "
                         + "step \(nextStep) to joiner \(joiner)"))
         return true
+    }
+
+    /// The waiting members that announced this run's state after exactly `step` steps, if they agree on its
+    /// hash (and it equals the checkpoint's, when the run stands at a checkpoint); nil otherwise.
+    func holders(of step: Int, among waiting: [UInt32]) -> [UInt32]? {
+        let candidates = waiting.compactMap { members[$0] }.filter {
+            $0.heldStateOfThisRun && $0.heldStep == step && $0.heldStateSHA256.count == 32
+        }
+        let hashes = Set(candidates.map(\.heldStateSHA256))
+        guard hashes.count == 1, checkpointStateHash == nil || hashes.first == checkpointStateHash else { return nil }
+        return candidates.map(\.id).sorted()
     }
 
     /// Heartbeats keep members alive; a joiner's heartbeat also reports the hash of the state it received.

@@ -10,7 +10,9 @@ extension CoordinatorState {
     /// a donor at the first step boundary.
     mutating func finishRecovery(now: Millis, _ out: inout [CoordinatorDirective]) {
         let base = nextStep
-        let holders = members.values.filter { $0.heldStep >= base && $0.heldStateSHA256.count == 32 }
+        let holders = members.values.filter {
+            $0.heldStateOfThisRun && $0.heldStep >= base && $0.heldStateSHA256.count == 32
+        }
         var adopted: (step: Int, hash: [UInt8])?
         if let top = holders.map(\.heldStep).max() {
             let hashes = Set(holders.filter { $0.heldStep == top }.map(\.heldStateSHA256))

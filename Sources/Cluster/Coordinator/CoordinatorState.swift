@@ -115,7 +115,7 @@ public struct CoordinatorState: Sendable {
     private mutating func onMessage(from peer: PeerID, envelope: Envelope, body: Body, now: Millis,
                                     _ out: inout [CoordinatorDirective]) {
         if case let .join(join) = body {
-            onJoin(join, from: peer, now: now, &out)
+            onJoin(join, from: peer, ofThisRun: envelope.runID == config.runID, now: now, &out)
             return
         }
         guard let id = members.values.first(where: { $0.peer == peer })?.id else {

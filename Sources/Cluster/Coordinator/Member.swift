@@ -27,6 +27,8 @@ public struct Member: Sendable, Equatable {
     /// The state it announced in Join: steps applied and SHA-256 (empty for a fresh worker).
     public var heldStep: Int = 0
     public var heldStateSHA256: [UInt8] = []
+    /// Whether that state belongs to this run (its Join carried our run id, not zero or another run's).
+    public var heldStateOfThisRun = false
     /// When it registered, and whether a committed step has used its gradient yet (join latency).
     public var registeredAt: Millis = 0
     public var hasContributed = false

@@ -40,8 +40,10 @@ public enum WorkerDirective: Sendable, Equatable {
     case streamState(StateTransferRequest)
     /// Stream the current state to the coordinator as a checkpoint.
     case sendCheckpoint(CheckpointRequest)
-    /// Wait for a donor's state at the data endpoint (the shell accepts chunks of `step` only).
+    /// Wait for a donor's state at the data endpoint (the shell accepts chunks of `step` or later).
     case expectState(step: Int)
+    /// Stop waiting for a donor's state (the worker keeps its own, or joins again).
+    case stopExpectingState
     /// Send Join again (the coordinator restarted or evicted us).
     case rejoin
     case log(String)

@@ -58,7 +58,21 @@ extension WorkerState {
     }
 
     private mutating func onWelcome(_ welcome: Welcome, now: Millis, _ out: inout [WorkerDirective]) {
+        if case .receivingState = phase, welcome.workerID == workerID, welcome.donorWorkerID == workerID,
+           Int(welcome.nextStep) == committedSteps, committedSteps > 0 {
+            // The ring is gone and the coordinator continues from the state this worker still holds.
+            phase = .idle
+            out.append(.stopExpectingState)
+            out.append(.log("[worker \(workerID)] keeps its state of step \(committedSteps)"))
+            return heartbeat(now: now, &out)
+        }
         guard case .joining = phase else { return }
+        if runID != .zero && welcome.runID != runID {
+            out.append(.log("[worker] welcomed into another run (\(welcome.runID)); the state of run \(runID) is dropped"))
+            committedSteps = 0
+            stateSHA256 = []
+        }
+        runID = welcome.runID
         workerID = welcome.workerID
         heartbeatInterval = Millis(max(welcome.heartbeatIntervalMs, 1))
         let step = Int(welcome.nextStep)

@@ -37,6 +37,8 @@ public struct WorkerState: Sendable {
     public internal(set) var phase: Phase
     /// Id given by the coordinator (0 before the Welcome).
     public internal(set) var workerID: UInt32 = 0
+    /// The run the held state belongs to (zero before the first Welcome).
+    public internal(set) var runID = RunID.zero
     /// Steps applied to this replica, and the SHA-256 of its state after them when known (after a transfer;
     /// empty after local updates: hashing the whole state every step would cost a large share of a small
     /// step, so the shell hashes only when it announces the state in a Join).
@@ -127,6 +129,7 @@ public struct WorkerState: Sendable {
     mutating func rejoin(now: Millis, _ out: inout [WorkerDirective]) {
         switch phase {
         case let .running(step, _, _), let .reported(step, _, _): out.append(.discardStep(step: step))
+        case .receivingState: out.append(.stopExpectingState)
         default: break
         }
         workerID = 0

@@ -13,16 +13,21 @@ extension WorkerDataPlane {
     /// or when a stream is refused; the coordinator's transfer deadline then evicts this joiner, which
     /// joins again.
     func receiveState(step: Int, timeout: Duration) {
+        let generation = stateWaits.current
         thread.submit { [self] in
             guard let replica, let receiver = receiverTransport else {
                 return results.post(.stateRefused(step: step, reason: "no replica to receive into"))
             }
             var assembly: StateReceiver?
             do {
+                var deadline = ContinuousClock.now + timeout
                 while true {
-                    guard let received = try receiver.receive(timeout: timeout) else {
-                        throw WorkerFailure("no state message for \(timeout)")
+                    guard stateWaits.current == generation else { return }   // cancelled: nothing to report
+                    guard let received = try receiver.receive(timeout: .milliseconds(100)) else {
+                        if ContinuousClock.now > deadline { throw WorkerFailure("no state message for \(timeout)") }
+                        continue
                     }
+                    deadline = ContinuousClock.now + timeout
                     switch received.message.body {
                     case let .stateChunk(chunk) where chunk.step >= UInt64(step) && chunk.chunkIndex == 0:
                         assembly = StateReceiver(step: Int(chunk.step), arena: replica.arena)
@@ -42,6 +47,11 @@ extension WorkerDataPlane {
                 results.post(.stateRefused(step: step, reason: "\(error)"))
             }
         }
+    }
+
+    /// Ends a pending `receiveState` (its job returns within 100 ms without a result).
+    func stopReceivingState() {
+        stateWaits.advance()
     }
 
     /// Streams the replica's state after `request.step` steps to the joiner's ring receiver.
@@ -67,5 +77,23 @@ extension WorkerDataPlane {
                 results.post(.stateSendFailed(step: step, reason: "\(error)"))
             }
         }
+    }
+}
+
+/// Generations of state waits: cancelling advances it, and a waiting job whose generation is old stops.
+final class StateWaitGeneration: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    var current: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    func advance() {
+        lock.lock()
+        value += 1
+        lock.unlock()
     }
 }

@@ -28,6 +28,7 @@ enum DataPlaneResult: Sendable {
 final class WorkerDataPlane: @unchecked Sendable {
     let thread = SerialThread(name: "neighbormae-compute")
     let results = Mailbox<DataPlaneResult>()
+    let stateWaits = StateWaitGeneration()
     let zmqContext: ZMQContext
     private let options: WorkerOptions
     private var receiver: ZMQTransport?

@@ -20,6 +20,8 @@ public final class WorkerShell {
     private var sequence: UInt64 = 0
     /// The Welcome config the replica was built from.
     private var preparedConfig: String?
+    /// Joins sent since the last Welcome.
+    private var joinAttempts = 0
     private var exitCode: Int32?
     private var join: Join?
     private var control: ZMQTransport!
@@ -87,8 +89,11 @@ public final class WorkerShell {
     /// Builds (or keeps) the replica for the welcomed run; the compute thread does the work, so the plan
     /// that may follow at once queues behind it.
     private func prepare(for welcome: Welcome) {
+        joinAttempts = 0
+        guard case .joining = state.phase else { return }   // a second Welcome (keep your state) changes nothing
+        let sameRun = welcome.runID == runID
         runID = welcome.runID
-        guard preparedConfig != welcome.configJSON else { return }
+        guard !sameRun || preparedConfig != welcome.configJSON else { return }   // another run: a fresh replica
         do throws(TrainingConfigError) {
             var config = try TrainingConfig.parse(yaml: welcome.configJSON)
             config.sources = options.sources
@@ -149,6 +154,8 @@ public final class WorkerShell {
             uploadCheckpoint(request)
         case let .expectState(step):
             dataPlane.receiveState(step: step, timeout: options.transferTimeout)
+        case .stopExpectingState:
+            dataPlane.stopReceivingState()
         case .rejoin:
             sendJoin()
         case let .log(line):
@@ -181,7 +188,11 @@ public final class WorkerShell {
         }
         sequence += 1
         do throws(TransportError) {
-            try control.send(Envelope(type: .join, runID: .zero, sequence: sequence), body: .join(join), payload: [],
+            // The run id we know tells a coordinator whether the announced state is its run's. A coordinator of
+            // another run refuses that id, so after two unanswered Joins we present none (zero).
+            joinAttempts += 1
+            let presented = joinAttempts <= 2 ? runID : .zero
+            try control.send(Envelope(type: .join, runID: presented, sequence: sequence), body: .join(join), payload: [],
                              to: nil, timeout: .seconds(1))
         } catch {
             options.log("[worker] could not send Join: \(error)")
