@@ -11,6 +11,8 @@ import Foundation
 //       sends N ring chunks of BYTES zero-copy from one buffer.
 //   CommPeer idle --connect EP [--run-high H --run-low L]
 //       DEALER: sends one Leave, prints `SENT`, then sleeps 30 s (the heartbeat test stops it meanwhile).
+//   CommPeer rogue --connect EP --socket dealer|push --mode stranger|plaintext|garbage --seconds S [...]
+//       a hostile client for the reliability scenarios (RogueRole.swift).
 //   CommPeer crc --size BYTES
 //       prints `CRC32C <GB/s>`: the checksum both ends of a message compute over its payload.
 //   CommPeer keygen --out DIR --name NAME
@@ -34,6 +36,7 @@ func main() -> Int32 {
         case "push": try benchPush(context, options)
         case "idle": try idle(context, options)
         case "crc": try crcSpeed(options)
+        case "rogue": try rogue(context, options)
         case "keygen": try CurveKeyFiles.write(try CurveKeyPair.generate(), directory: options.string("out"),
                                                name: options.string("name"))
         default: throw PeerFailure("unknown role \(role)")

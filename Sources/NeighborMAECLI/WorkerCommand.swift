@@ -28,7 +28,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("coordinator-timeout-ms"),
             help: "Without word from the coordinator for this long, keep the state and join again.")
     var coordinatorTimeoutMs = 10_000
-    @Option(help: ArgumentHelp("Test only: SIGKILL at STEP:PHASE (plan, reduce, report, commit, transfer).",
+    @Option(help: ArgumentHelp("Test only: SIGKILL at STEP:PHASE (plan, reduce, gather, report, commit, transfer, "
+                               + "checkpoint).",
                                visibility: .hidden))
     var fault: String?
     @Option(name: .customLong("pace-ms"), help: ArgumentHelp("Test only: add this many ms to every step's compute, "

@@ -99,4 +99,20 @@ struct CoordinatorRecoveryTests {
         let out2 = foreign.join("x", holding: (1, Self.stateHash), runID: .zero, at: 2100)
         #expect(out2.contains(.reloadCheckpoint), "a state of unknown origin is not trusted")
     }
+
+    @Test("Joins queued during a partition arrive together: a waiting worker keeps its id and gets its Welcome again")
+    func duplicateJoins() {
+        var h = CoordinatorHarness(steps: 10, startWorkers: 1)
+        h.join("a", at: 0)                    // a runs step 0 alone
+        h.join("b", at: 10)
+        let id = h.id("b")
+        let again = h.join("b", at: 11)
+        #expect(h.id("b") == id && h.state.members.count == 2)
+        #expect(again.welcomes.map(\.welcome.workerID) == [id!])
+        #expect(!again.contains { if case let .log(line) = $0 { line.contains("removed") } else { false } })
+        h.done("a", step: 0, at: 20)          // boundary: b gets the state; a Join of a ring member re-registers
+        let rejoin = h.join("a", at: 30)
+        #expect(h.id("a") != 1 && rejoin.contains { if case let .log(line) = $0 { line.contains("joined again") }
+                                                    else { false } })
+    }
 }

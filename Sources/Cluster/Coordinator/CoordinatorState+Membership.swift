@@ -21,7 +21,22 @@ extension CoordinatorState {
                           + "hint: every worker must read the same rasters")
         }
         if let old = members.values.first(where: { $0.peer == peer }) {
-            remove([old.id], reason: "worker \(old.id) joined again", now: now, &out)
+            // Joins queued in a worker's socket while it was cut off arrive back to back: a registered worker
+            // that is not in the ring yet gets its Welcome again, keeping its id. One that was in the ring lost
+            // track of the run (its Join says so) and registers anew.
+            switch (old.status, phase) {
+            case (.waiting, .gathering):
+                members[old.id]?.lastHeard = now
+                return
+            case (.waiting, _):
+                members[old.id]?.lastHeard = now
+                return welcome(old.id, keepsState: false, &out)
+            case (.receivingState, _):
+                members[old.id]?.lastHeard = now
+                return
+            case (.active, _):
+                remove([old.id], reason: "worker \(old.id) joined again", now: now, &out)
+            }
         }
         let id = nextWorkerID
         nextWorkerID += 1

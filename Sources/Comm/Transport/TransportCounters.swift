@@ -67,3 +67,12 @@ public enum RejectReason: Sendable, Equatable {
         }
     }
 }
+
+extension TransportCounters.Snapshot: CustomStringConvertible {
+    /// One line for logs: `sent 10, received 12, rejected 3 (authentication 2, crcMismatch 1), disconnects 1`.
+    public var description: String {
+        let reasons = rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        return "sent \(sent), received \(received), rejected \(rejectedTotal)"
+            + (reasons.isEmpty ? "" : " (\(reasons))") + ", disconnects \(disconnects)"
+    }
+}

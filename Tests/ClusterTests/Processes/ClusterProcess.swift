@@ -15,7 +15,13 @@ final class ClusterProcess: @unchecked Sendable {
             .appendingPathComponent("neighbormae")
     }
 
-    init(_ name: String, arguments: [String], logURL: URL) throws {
+    /// Peer tools built beside the test binary (`CommPeer`, `LatencyProxy`).
+    static func tool(_ name: String) -> URL { binary.deletingLastPathComponent().appendingPathComponent(name) }
+
+    /// Starts `executable` (default `neighbormae`) with `arguments`, inside network namespace `namespace`
+    /// when given (`ip netns exec` execs the program, so the pid is the program's own).
+    init(_ name: String, arguments: [String], logURL: URL, namespace: String? = nil,
+         executable: URL = ClusterProcess.binary) throws {
         self.name = name
         self.logURL = logURL
         if !FileManager.default.fileExists(atPath: logURL.path) {
@@ -23,8 +29,13 @@ final class ClusterProcess: @unchecked Sendable {
         }
         let handle = try FileHandle(forWritingTo: logURL)
         handle.seekToEndOfFile()
-        process.executableURL = Self.binary
-        process.arguments = arguments
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["ip", "netns", "exec", namespace, executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

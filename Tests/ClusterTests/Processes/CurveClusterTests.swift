@@ -6,34 +6,11 @@ import Testing
 
 @Suite("ClusterAcceptance over CURVE", .serialized)
 struct CurveClusterTests {
-    /// Key pairs and allow-lists in a 0700 folder: the coordinator admits the workers; every ring receiver
-    /// admits the workers and the coordinator (which donates checkpointed state); the stranger is in none.
-    struct Keys {
-        let folder: String
-        init(in root: URL) throws {
-            folder = root.appendingPathComponent("keys").path
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            var workers = CurveAllowList()
-            var ring = CurveAllowList()
-            for name in ["coordinator", "w1", "w2", "w3", "stranger"] {
-                let pair = try CurveKeyPair.generate()
-                try CurveKeyFiles.write(pair, directory: folder, name: name)
-                if name.hasPrefix("w") { workers.insert(pair.publicKey, name: name) }
-                if name != "stranger" { ring.insert(pair.publicKey, name: name) }
-            }
-            try workers.fileText.write(toFile: folder + "/workers.allow", atomically: true, encoding: .utf8)
-            try ring.fileText.write(toFile: folder + "/ring.allow", atomically: true, encoding: .utf8)
-        }
-        func key(_ name: String) -> String { "\(folder)/\(name).key" }
-        var coordinatorPublic: String { "\(folder)/coordinator.pub" }
-    }
-
     @Test("11. tcp + CURVE: a joiner gets the state encrypted; a stranger's key is refused; bit-identical result")
     func curveEverywhere() throws {
         let steps = ClusterAcceptanceTests.steps
         let cluster = try TestCluster(steps: steps, checkpointEvery: ClusterAcceptanceTests.checkpointEvery)
-        let keys = try Keys(in: cluster.root)
+        let keys = try ClusterKeys(in: cluster.root, workers: ["w1", "w2", "w3"])
         let coordinator = try cluster.startCoordinator(startWorkers: 2, extra: [
             "--bind", "tcp://127.0.0.1:0", "--key", keys.key("coordinator"), "--allow", keys.folder + "/workers.allow"])
         var endpoint = ""

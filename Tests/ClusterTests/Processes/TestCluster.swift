@@ -80,9 +80,11 @@ final class TestCluster {
         return try start(name, arguments + extra)
     }
 
-    private func start(_ name: String, _ arguments: [String]) throws -> ClusterProcess {
-        let process = try ClusterProcess(name, arguments: arguments,
-                                         logURL: root.appendingPathComponent("\(name).log"))
+    @discardableResult
+    func start(_ name: String, _ arguments: [String], namespace: String? = nil,
+               executable: URL = ClusterProcess.binary) throws -> ClusterProcess {
+        let process = try ClusterProcess(name, arguments: arguments, logURL: root.appendingPathComponent("\(name).log"),
+                                         namespace: namespace, executable: executable)
         processes.append(process)
         return process
     }

@@ -51,6 +51,7 @@ public final class CoordinatorShell {
                                                             log: options.log))
         defer {
             background.stop(timeout: 60)
+            options.log("[coordinator] control transport: \(router.counters.snapshot)")
             router.close()
         }
         options.log("[coordinator] run \(runID) at \(router.endpoint): \(options.config.steps) steps of "

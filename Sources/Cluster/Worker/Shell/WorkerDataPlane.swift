@@ -73,6 +73,8 @@ final class WorkerDataPlane: @unchecked Sendable {
     }
 
     var receiverTransport: Transport? { receiver }
+    /// The ring receiver's counters (safe to read from any thread).
+    var receiverCounters: TransportCounters? { receiver?.counters }
     var dataSecurity: DataPlaneSecurity { options.dataSecurity }
     var fault: WorkerFault? { options.fault }
     var log: @Sendable (String) -> Void { options.log }
@@ -161,7 +163,7 @@ final class WorkerDataPlane: @unchecked Sendable {
             settings.heartbeat = nil
             var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: nextEndpoint),
                                                    options: settings)
-            if let fault = options.fault, fault.phase == .reduce {
+            if let fault = options.fault, fault.phase == .reduce || fault.phase == .gather {
                 push = FaultyTransport(push, step: fault.step, fault: fault)
             }
             next = (nextEndpoint, push)

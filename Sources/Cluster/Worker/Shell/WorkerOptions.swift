@@ -87,14 +87,18 @@ public struct WorkerFault: Sendable, Equatable, CustomStringConvertible {
     public enum Phase: String, Sendable, CaseIterable {
         /// On receiving the step's plan, before computing.
         case plan
-        /// In the middle of the ring all-reduce (after sending the first chunk; a ring of one sends none).
+        /// In the ring's reduce-scatter (after sending its first chunk; a ring of one sends none).
         case reduce
+        /// In the ring's all-gather (after sending its first chunk).
+        case gather
         /// After the all-reduce, before reporting StepDone.
         case report
         /// On receiving Commit, before applying the update.
         case commit
         /// While donating its state to a joiner (after the first chunk).
         case transfer
+        /// While uploading a checkpoint to the coordinator (after the first chunk; `step` is the checkpoint's).
+        case checkpoint
     }
 
     public var step: Int

@@ -44,6 +44,8 @@ public final class WorkerShell {
                                                              log: options.log))
         defer {
             dataPlane.thread.stop(timeout: 30)
+            options.log("[worker] control transport: \(control.counters.snapshot)")
+            options.log("[worker] ring receiver: \(dataPlane.receiverCounters?.snapshot.description ?? "-")")
             control.close()
         }
         let threads = options.threads == 0 ? ThreadPool.machineThreadCount : options.threads
@@ -214,7 +216,11 @@ public final class WorkerShell {
         guard let replica = dataPlane.replica else { return }
         do throws(TransportError) {
             let chunkBytes = Int(clamping: max(request.chunkBytes, 1))
-            try StateSender.send(replica.state(afterSteps: Int(request.step)), over: control, runID: runID, epoch: 0,
+            var link: Transport = control
+            if let fault = options.fault, fault.phase == .checkpoint {
+                link = FaultyTransport(control, step: fault.step, fault: fault)
+            }
+            try StateSender.send(replica.state(afterSteps: Int(request.step)), over: link, runID: runID, epoch: 0,
                                  chunkBytes: chunkBytes, timeout: options.transferTimeout)
         } catch {
             options.log("[worker \(state.workerID)] checkpoint upload of step \(request.step) failed: \(error)")
