@@ -135,7 +135,10 @@ let package = Package(
                                .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "Yams", package: "Yams")],
                 swiftSettings: numeric),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore"],
+        .target(name: "TrainingTestSupport", dependencies: ["Training", "NeighborMAE", "EOData"],
+                path: "Tests/TrainingTestSupport", swiftSettings: numeric),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NeighborMAE", "NN", "EOData", "TensorCore",
+                                                          "TrainingTestSupport"],
                     swiftSettings: numeric),
 
         // MARK: Coordinator and workers: pure state machines + thin shells
@@ -143,7 +146,9 @@ let package = Package(
                 dependencies: ["Training", "Comm", "Wire", "EOData", "NN", "NeighborMAE", "TensorCore",
                                .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: numeric),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore", "Training", "EOData"],
+        .testTarget(name: "ClusterTests",
+                    dependencies: ["Cluster", "Comm", "Wire", "NN", "TensorCore", "Training", "EOData",
+                                   "TrainingTestSupport"],
                     swiftSettings: numeric),
 
         // MARK: Command line

@@ -58,7 +58,8 @@ struct CoordinatorCommand: ParsableCommand {
         options.security = try security.transportSecurity(for: endpoint)
         if let faultCheckpoint {
             let parts = faultCheckpoint.split(separator: ":").map(String.init)
-            guard parts.count == 2, let step = Int(parts[0]), let phase = CheckpointWritePhase(rawValue: parts[1]) else {
+            guard parts.count == 2, let step = Int(parts[0]),
+                  let phase = CheckpointWritePhase(rawValue: parts[1]) else {
                 throw ValidationError("--fault-checkpoint expects STEP:PHASE, e.g. 4:afterModel")
             }
             options.checkpointFault = (step, phase)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Training
+import TrainingTestSupport
 
 /// The property distributed training rests on (SYSTEM.md §4): the exact gradient of a step does not
 /// depend on how its virtual shards are grouped into workers or in which order the partial sums meet.
@@ -9,7 +10,7 @@ struct ShardGradientsTests {
     /// Each "worker" is its own Trainer (own arena, same seed), computing some shards of step 0; the
     /// fixed-point partial sums are added in the given order and read back.
     func groupedGradient(_ groups: [[Int]], scene: String, folder: URL, tag: String) throws -> [UInt32] {
-        var config = TrainerTests.config(scene: scene, steps: 1)
+        var config = TinyRun.config(scene: scene, steps: 1)
         config.pictureEvery = 0
         let workers = try groups.indices.map { index in
             try Trainer(config: config, runDirectory: folder.appendingPathComponent("\(tag)-\(index)"), log: { _ in })
@@ -27,7 +28,7 @@ struct ShardGradientsTests {
     func groupingDoesNotMatter() throws {
         let folder = try TrainerTests.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scene = try TrainerTests.writeScene(in: folder)
+        let scene = try SyntheticScene.write(in: folder)
         let one = try groupedGradient([[0, 1, 2, 3]], scene: scene, folder: folder, tag: "one")
         let two = try groupedGradient([[3, 1], [2, 0]], scene: scene, folder: folder, tag: "two")
         let three = try groupedGradient([[2], [3, 0], [1]], scene: scene, folder: folder, tag: "three")
@@ -40,8 +41,8 @@ struct ShardGradientsTests {
     func denominatorFromGeometry() throws {
         let folder = try TrainerTests.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scene = try TrainerTests.writeScene(in: folder)
-        var config = TrainerTests.config(scene: scene, steps: 3)
+        let scene = try SyntheticScene.write(in: folder)
+        var config = TinyRun.config(scene: scene, steps: 3)
         config.pictureEvery = 0
         let trainer = try Trainer(config: config, runDirectory: folder.appendingPathComponent("run"), log: { _ in })
         for step in 0..<3 {

@@ -3,47 +3,10 @@ import Foundation
 import NeighborMAE
 import Testing
 import Training
+import TrainingTestSupport
 
 /// End-to-end runs of the single-process trainer on a small synthetic GeoTIFF (written through GDAL).
 @Suite struct TrainerTests {
-    /// A smooth multi-scale 3-band world (so reconstruction is learnable) in EPSG:4326.
-    static func writeScene(in folder: URL) throws -> String {
-        let path = folder.appendingPathComponent("scene.tif").path
-        let width = 256, height = 192
-        var values = [Float](repeating: 0, count: 3 * width * height)
-        for b in 0..<3 {
-            for row in 0..<height {
-                for col in 0..<width {
-                    let x = Double(col), y = Double(row), phase = Double(b)
-                    let v = 120 + 60 * sin(x / 9 + phase) * cos(y / 13) + 40 * sin((x + y) / 31 + 2 * phase)
-                    values[(b * height + row) * width + col] = Float(v)
-                }
-            }
-        }
-        try RasterWriter.writeGeoTIFF(path: path, width: width, height: height, bandCount: 3, values: values,
-                                      dataType: .float32, geoTransform: [10, 0.01, 0, 50, 0, -0.01], epsg: 4326,
-                                      nodata: nil)
-        return path
-    }
-
-    static func config(scene: String, steps: Int) -> TrainingConfig {
-        var config = TrainingConfig()
-        config.sources = [scene]
-        config.model = ModelConfig(imageSize: 16, patchSize: 4, encoderWidth: 32, encoderDepth: 2, encoderHeads: 2,
-                                   decoderWidth: 32, decoderDepth: 1, decoderHeads: 2)
-        config.pairs.tileSize = 16
-        config.pairs.siteSize = 64
-        config.batchSize = 16
-        config.virtualShards = 4
-        config.steps = steps
-        config.peakLearningRate = 3e-3
-        config.threads = 2
-        config.logEvery = 1
-        config.pictureEvery = 10
-        config.seed = 11
-        return config
-    }
-
     static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -53,9 +16,9 @@ import Training
     @Test func trainsWritesTheRunDirectoryAndTheLossFalls() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scene = try Self.writeScene(in: folder)
+        let scene = try SyntheticScene.write(in: folder)
         let run = folder.appendingPathComponent("run")
-        let trainer = try Trainer(config: Self.config(scene: scene, steps: 40), runDirectory: run)
+        let trainer = try Trainer(config: TinyRun.config(scene: scene, steps: 40), runDirectory: run)
         try trainer.run()
 
         let records = try MetricsLog.read(run.appendingPathComponent("metrics.jsonl"))
@@ -71,17 +34,17 @@ import Training
             #expect(exists, "\(file)")
         }
         let decoded = try TrainingConfig.load(contentsOf: run.appendingPathComponent("config.yaml"))
-        #expect(decoded == Self.config(scene: scene, steps: 40))
+        #expect(decoded == TinyRun.config(scene: scene, steps: 40))
     }
 
     /// The same config twice gives bit-identical parameters, and so does a different thread count.
     @Test func runsAreBitReproducibleAcrossThreadCounts() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scene = try Self.writeScene(in: folder)
+        let scene = try SyntheticScene.write(in: folder)
         var results: [[UInt32]] = []
         for (index, threads) in [2, 2, 1].enumerated() {
-            var config = Self.config(scene: scene, steps: 3)
+            var config = TinyRun.config(scene: scene, steps: 3)
             config.threads = threads
             config.pictureEvery = 0
             let trainer = try Trainer(config: config, runDirectory: folder.appendingPathComponent("run\(index)"))
@@ -97,8 +60,8 @@ import Training
     @Test func resumeFromCheckpointIsBitIdentical() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scene = try Self.writeScene(in: folder)
-        var config = Self.config(scene: scene, steps: 6)
+        let scene = try SyntheticScene.write(in: folder)
+        var config = TinyRun.config(scene: scene, steps: 6)
         config.pictureEvery = 0
         config.checkpointEvery = 3
         let whole = try Trainer(config: config, runDirectory: folder.appendingPathComponent("whole"), log: { _ in })
@@ -130,10 +93,10 @@ import Training
     @Test func exactGradientSumMatchesFloatSum() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scene = try Self.writeScene(in: folder)
+        let scene = try SyntheticScene.write(in: folder)
         var gradients: [[Float]] = []
         for (index, mode) in [TrainingConfig.GradientSum.exact, .float].enumerated() {
-            var config = Self.config(scene: scene, steps: 1)
+            var config = TinyRun.config(scene: scene, steps: 1)
             config.pictureEvery = 0
             config.gradientSum = mode
             let trainer = try Trainer(config: config, runDirectory: folder.appendingPathComponent("run\(index)"),

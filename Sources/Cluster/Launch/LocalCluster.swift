@@ -61,7 +61,8 @@ public final class LocalCluster {
                              "--data-bind", try Self.socketEndpoint(runDirectory, name: "worker-\(index)"),
                              "--threads", String(config.threads), "--name", "local-\(index)", "--managed", "--sources"]
                 + config.sources
-            _ = try start("worker-\(index)", arguments, output: .file(logs.appendingPathComponent("worker-\(index).log")))
+            let log = logs.appendingPathComponent("worker-\(index).log")
+            _ = try start("worker-\(index)", arguments, output: .file(log))
         }
         LineLog.standardOutput("[train] coordinator and \(workers) worker(s) started; logs in \(logs.path)")
         var signalsSeen = 0
@@ -134,7 +135,8 @@ public final class LocalCluster {
             process.waitUntilExit()
         }
         for (name, process) in processes where name != "coordinator" && process.terminationStatus != 0 {
-            LineLog.standardOutput("[train] \(name) exited with status \(process.terminationStatus); see logs/\(name).log")
+            LineLog.standardOutput("[train] \(name) exited with status \(process.terminationStatus); "
+                                   + "see logs/\(name).log")
         }
     }
 }

@@ -68,7 +68,8 @@ extension WorkerState {
         }
         guard case .joining = phase else { return }
         if runID != .zero && welcome.runID != runID {
-            out.append(.log("[worker] welcomed into another run (\(welcome.runID)); the state of run \(runID) is dropped"))
+            out.append(.log("[worker] welcomed into another run (\(welcome.runID)); the state of run \(runID) "
+                            + "is dropped"))
             committedSteps = 0
             stateSHA256 = []
         }

@@ -29,7 +29,7 @@ public final class Replica {
         let sampler = try PairSampler(sources: config.sources, config: pairs)
         guard sampler.channels == config.model.channels else {
             throw TrainingConfigError.invalid("the dataset has \(sampler.channels) bands, model.channels is "
-                                              + "\(config.model.channels); hint: set model.channels to \(sampler.channels)")
+                + "\(config.model.channels); hint: set model.channels to \(sampler.channels)")
         }
         loader = BatchLoader(sampler: sampler, threadCount: threads)
         shards = try VirtualShards(batchSize: config.batchSize, shardCount: config.virtualShards)

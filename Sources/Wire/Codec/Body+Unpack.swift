@@ -118,7 +118,8 @@ extension StepPlan {
         try check(chunkBytes >= 1, "StepPlan.chunk_bytes is 0")
         try check(ringPublicKeys.isEmpty || ringPublicKeys.count == ringOrder.count,
                   "StepPlan has \(ringPublicKeys.count) ring public keys for \(ringOrder.count) ring members")
-        try check(ringPublicKeys.allSatisfy { $0.count == 32 }, "StepPlan.ring_public_keys has a key that is not 32 bytes")
+        try check(ringPublicKeys.allSatisfy { $0.count == 32 },
+                  "StepPlan.ring_public_keys has a key that is not 32 bytes")
     }
 }
 

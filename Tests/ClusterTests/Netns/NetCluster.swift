@@ -33,7 +33,8 @@ final class NetCluster {
         var bind = control
         if latency != nil {
             bind = "tcp://127.0.0.1:\(Self.hiddenControlPort)"
-            try proxy(namespace: Testbed.coordinatorNamespace, listen: "\(Testbed.coordinatorAddress):\(Self.controlPort)",
+            try proxy(namespace: Testbed.coordinatorNamespace,
+                      listen: "\(Testbed.coordinatorAddress):\(Self.controlPort)",
                       forward: "127.0.0.1:\(Self.hiddenControlPort)")
         }
         var arguments = ["coordinator", "--config", cluster.configFile.path, "--run-dir", cluster.runDirectory.path,
@@ -53,7 +54,8 @@ final class NetCluster {
         var data = ["--data-bind", "tcp://\(address):\(Self.ringPort)"]
         if latency != nil {
             data = ["--data-bind", "tcp://127.0.0.1:\(Self.ringPort)", "--advertise", address]
-            try proxy(namespace: namespace, listen: "\(address):\(Self.ringPort)", forward: "127.0.0.1:\(Self.ringPort)")
+            try proxy(namespace: namespace, listen: "\(address):\(Self.ringPort)",
+                      forward: "127.0.0.1:\(Self.ringPort)")
         }
         let arguments = ["worker", "--coordinator", control, "--key", keys.key(name),
                          "--coordinator-key", keys.coordinatorPublic, "--ring-allow", keys.folder + "/ring.allow",

@@ -72,7 +72,8 @@ struct NetworkFaultTests {
         let slowdown = Double(milliseconds(faulty)) / Double(max(1, milliseconds(baseline)))
         reportRow("2. 50 ± 10 ms latency (proxy) + 1 % loss (nftables), every link", trials: 1,
                   passed: baselineExact && faultyExact ? 1 : 0, detection: "-",
-                  slowdown: String(format: "%.1fx (%d → %d ms)", slowdown, milliseconds(baseline), milliseconds(faulty)))
+                  slowdown: String(format: "%.1fx (%d → %d ms)", slowdown, milliseconds(baseline),
+                                   milliseconds(faulty)))
     }
 
     @Test("3. a worker host partitioned for 10 s is evicted, then rejoins and contributes")
@@ -127,7 +128,8 @@ struct NetworkFaultTests {
         let attacks: [(String, String, String, [String])] = [
             ("stranger", net.control, "dealer", ["--server-key", net.keys.coordinatorPublic]),
             ("plaintext", net.control, "dealer", []),
-            ("garbage", net.control, "dealer", ["--keys", net.keys.key("w4"), "--server-key", net.keys.coordinatorPublic]),
+            ("garbage", net.control, "dealer",
+             ["--keys", net.keys.key("w4"), "--server-key", net.keys.coordinatorPublic]),
             ("stranger", ring, "push", ["--server-key", net.keys.folder + "/w1.pub"]),
             ("garbage", ring, "push", ["--keys", net.keys.key("w4"), "--server-key", net.keys.folder + "/w1.pub"]),
         ]

@@ -45,7 +45,9 @@ struct ClusterAcceptanceTests {
         let last = records.last ?? [:]
         let lastWorkers = last["workers"] as? [Int] ?? []
         #expect(lastWorkers.count == 4, "both joiners contributed at the end: \(lastWorkers)")
-        let ids = ["w1", "w3", "w4", "w5"].map { cluster.workerID($0, coordinator: coordinator).map(String.init) ?? "?" }
+        let ids = ["w1", "w3", "w4", "w5"].map {
+            cluster.workerID($0, coordinator: coordinator).map(String.init) ?? "?"
+        }
         let joinSteps = ids[2...].map { id in
             records.first { ($0["join_ms"] as? [String: Int])?[id] != nil }?["step"] as? Int ?? -1
         }
@@ -78,7 +80,8 @@ struct ClusterAcceptanceTests {
         let first = try cluster.startCoordinator(startWorkers: 2, extra: ["--fault-checkpoint", "8:afterModel"])
         try cluster.startWorker("w1")
         try cluster.startWorker("w2")
-        #expect(first.waitForExit(limit: .seconds(60)) == -SIGKILL, "the coordinator died in the write\n\(cluster.logs)")
+        #expect(first.waitForExit(limit: .seconds(60)) == -SIGKILL,
+                "the coordinator died in the write\n\(cluster.logs)")
         #expect(!cluster.checkpointExists(step: 8), "no half-written checkpoint is visible")
         let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 2,
                                                        extra: ["--recovery-window-ms", "20000"])
@@ -197,7 +200,8 @@ struct ClusterAcceptanceTests {
         #expect(try cluster.stateHash(step: Self.steps) == (try Self.reference.get()), "\(resumed.log)")
         expectEverySampleOnce(cluster.metrics, steps: Self.steps, shards: cluster.config.virtualShards,
                               batchSize: cluster.config.batchSize)
-        let logs = try FileManager.default.contentsOfDirectory(atPath: cluster.runDirectory.appendingPathComponent("logs").path)
+        let logFolder = cluster.runDirectory.appendingPathComponent("logs")
+        let logs = try FileManager.default.contentsOfDirectory(atPath: logFolder.path)
         #expect(Set(logs).isSuperset(of: ["coordinator.log", "worker-1.log", "worker-2.log"]), "\(logs)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Training
+import TrainingTestSupport
 
 // MARK: - A run directory, a config and the processes of one acceptance test
 
@@ -20,7 +21,8 @@ final class TestCluster {
     static let coordinatorTimeoutMs = 2500
 
     init(steps: Int = 16, checkpointEvery: Int = 4) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nmae-cluster-\(UUID().uuidString.prefix(8))")
+        root = FileManager.default.temporaryDirectory
+            .appendingPathComponent("nmae-cluster-\(UUID().uuidString.prefix(8))")
         runDirectory = root.appendingPathComponent("run")
         let sockets = root.appendingPathComponent("s")
         try FileManager.default.createDirectory(at: sockets, withIntermediateDirectories: true,
@@ -42,21 +44,10 @@ final class TestCluster {
     }
 
     static func config(scene: String, steps: Int, checkpointEvery: Int) -> TrainingConfig {
-        var config = TrainingConfig()
-        config.sources = [scene]
-        config.model = .init(imageSize: 16, patchSize: 4, encoderWidth: 32, encoderDepth: 2, encoderHeads: 2,
-                             decoderWidth: 32, decoderDepth: 1, decoderHeads: 2)
-        config.pairs.tileSize = 16
-        config.pairs.siteSize = 64
-        config.batchSize = 16
-        config.virtualShards = 4
-        config.steps = steps
-        config.peakLearningRate = 3e-3
+        var config = TinyRun.config(scene: scene, steps: steps)
         config.threads = 1
-        config.logEvery = 1
         config.pictureEvery = 0
         config.checkpointEvery = checkpointEvery
-        config.seed = 11
         return config
     }
 
@@ -122,7 +113,8 @@ final class TestCluster {
     }
 
     func checkpointExists(step: Int) -> Bool {
-        let manifest = runDirectory.appendingPathComponent("checkpoints/\(CheckpointStore.name(step: step))/manifest.json")
+        let manifest = runDirectory
+            .appendingPathComponent("checkpoints/\(CheckpointStore.name(step: step))/manifest.json")
         return FileManager.default.fileExists(atPath: manifest.path)
     }
 

@@ -64,8 +64,8 @@ extension WorkerDataPlane {
                 var settings = TransportOptions(expectedRunID: runID, security: security, log: log)
                 settings.heartbeat = nil
                 settings.linger = timeout   // the last chunks must reach the joiner after close
-                var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: request.joinerEndpoint),
-                                                       options: settings)
+                var push: Transport = try ZMQTransport(context: zmqContext,
+                                                       role: .push(connect: request.joinerEndpoint), options: settings)
                 if let fault, fault.phase == .transfer { push = FaultyTransport(push, step: step, fault: fault) }
                 defer { push.close() }
                 let chunkBytes = Int(clamping: max(request.chunkBytes, 1))

@@ -150,7 +150,8 @@ final class WorkerDataPlane: @unchecked Sendable {
         options.fault?.check(step: step, phase: .report)
         return .reduced(lossSum: losses.plainSum, lossWeightSum: Double(losses.maskedPixels),
                         maskedPixels: UInt64(losses.maskedPixels), shards: UInt32(losses.shardCount),
-                        computeMs: milliseconds(computed - start), reduceMs: milliseconds(ContinuousClock.now - computed))
+                        computeMs: milliseconds(computed - start),
+                        reduceMs: milliseconds(ContinuousClock.now - computed))
     }
 
     /// A ring over the receiver and a connection to `nextEndpoint` (kept while the neighbour stays).
@@ -158,8 +159,8 @@ final class WorkerDataPlane: @unchecked Sendable {
                         chunkBytes: Int, runID: RunID) throws -> RingAllReduce {
         if next?.endpoint != nextEndpoint { closeNext() }
         if next == nil {
-            var settings = TransportOptions(expectedRunID: runID, security: try options.dataSecurity.connection(to: key),
-                                            log: options.log)
+            let security = try options.dataSecurity.connection(to: key)
+            var settings = TransportOptions(expectedRunID: runID, security: security, log: options.log)
             settings.heartbeat = nil
             var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: nextEndpoint),
                                                    options: settings)

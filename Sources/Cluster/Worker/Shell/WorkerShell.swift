@@ -194,8 +194,8 @@ public final class WorkerShell {
             // another run refuses that id, so after two unanswered Joins we present none (zero).
             joinAttempts += 1
             let presented = joinAttempts <= 2 ? runID : .zero
-            try control.send(Envelope(type: .join, runID: presented, sequence: sequence), body: .join(join), payload: [],
-                             to: nil, timeout: .seconds(1))
+            try control.send(Envelope(type: .join, runID: presented, sequence: sequence), body: .join(join),
+                             payload: [], to: nil, timeout: .seconds(1))
         } catch {
             options.log("[worker] could not send Join: \(error)")
         }

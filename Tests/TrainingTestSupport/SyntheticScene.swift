@@ -2,8 +2,9 @@ import EOData
 import Foundation
 
 /// A smooth multi-scale 3-band world (so reconstruction is learnable), written through GDAL.
-enum SyntheticScene {
-    static func write(in folder: URL) throws -> String {
+public enum SyntheticScene {
+    /// Writes `scene.tif` (256 × 192, 3 bands, EPSG:4326) into `folder` and returns its path.
+    public static func write(in folder: URL) throws -> String {
         let path = folder.appendingPathComponent("scene.tif").path
         let width = 256, height = 192
         var values = [Float](repeating: 0, count: 3 * width * height)
