@@ -67,6 +67,10 @@ struct ClusterAcceptanceTests {
         try cluster.waitUntil("step 9 committed") { cluster.committedSteps >= 10 }
         for process in workers + [first] { process.send(SIGKILL) }
         for process in workers + [first] { _ = process.waitForExit(limit: .seconds(10)) }
+        let fresh = try cluster.start("fresh", ["coordinator", "--config", cluster.configFile.path,
+                                                "--run-dir", cluster.runDirectory.path, "--bind", cluster.control])
+        #expect(fresh.waitForExit(limit: .seconds(30)) != 0 && fresh.log.contains("already holds checkpoints"),
+                "a fresh run is refused over another run's checkpoints: \(fresh.log)")
         let coordinator = try cluster.startCoordinator(resume: true, startWorkers: 3)
         for name in ["b1", "b2", "b3"] { try cluster.startWorker(name) }
         try expectFinishedExactly(cluster, coordinator)

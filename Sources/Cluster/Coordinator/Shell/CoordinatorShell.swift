@@ -140,8 +140,12 @@ public final class CoordinatorShell {
         let files = FileManager.default
         try files.createDirectory(at: options.runDirectory.appendingPathComponent("logs"),
                                   withIntermediateDirectories: true)
-        runID = try RunIdentity.loadOrCreate(in: options.runDirectory)
         let metricsURL = options.runDirectory.appendingPathComponent("metrics.jsonl")
+        if !options.resume {
+            guard store.checkpointDirectories().isEmpty else { throw CoordinatorSetupError.occupied(options.runDirectory) }
+            try? files.removeItem(at: metricsURL)   // records of an attempt that never reached a checkpoint
+        }
+        runID = try RunIdentity.loadOrCreate(in: options.runDirectory, fresh: !options.resume)
         var resume: (step: Int, stateSHA256: [UInt8])?
         if options.resume && !store.checkpointDirectories().isEmpty {
             let loaded = try store.loadNewestValid(into: arena) { options.log("[coordinator] \($0)") }

@@ -6,9 +6,10 @@ import Wire
 /// A run keeps its id across coordinator restarts (`<run>/run-id`), so workers that outlive a coordinator
 /// go on talking to its successor without being refused as another run's.
 enum RunIdentity {
-    static func loadOrCreate(in runDirectory: URL) throws -> RunID {
+    /// The run's id: read back when continuing a run, a new random one for a fresh run.
+    static func loadOrCreate(in runDirectory: URL, fresh: Bool) throws -> RunID {
         let file = runDirectory.appendingPathComponent("run-id")
-        if let text = try? String(contentsOf: file, encoding: .utf8) {
+        if !fresh, let text = try? String(contentsOf: file, encoding: .utf8) {
             let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
             var bytes: [UInt8] = []
             var index = hex.startIndex
@@ -33,5 +34,13 @@ enum RunIdentity {
 /// A coordinator that cannot start (bad run directory, unusable checkpoint, ...), with a hint in the text.
 public struct CoordinatorSetupError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
+}
+
+extension CoordinatorSetupError {
+    /// A fresh run must not mix with a run whose checkpoints are in the same directory.
+    static func occupied(_ runDirectory: URL) -> CoordinatorSetupError {
+        CoordinatorSetupError("\(runDirectory.path) already holds checkpoints of a run; hint: continue it with "
+                              + "--resume, or start a new run in another --run-dir")
+    }
 }

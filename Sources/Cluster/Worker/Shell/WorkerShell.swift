@@ -43,6 +43,7 @@ public final class WorkerShell {
                                    options: TransportOptions(expectedRunID: nil, security: options.controlSecurity,
                                                              log: options.log))
         defer {
+            dataPlane.stopReceivingState()   // a joiner told to leave stops waiting for a donor
             dataPlane.thread.stop(timeout: 30)
             options.log("[worker] control transport: \(control.counters.snapshot)")
             options.log("[worker] ring receiver: \(dataPlane.receiverCounters?.snapshot.description ?? "-")")
