@@ -105,7 +105,15 @@ struct WorkerStateTests {
         #expect(out.contains(.discardStep(step: 0)))
         let leave = Body.leave(Leave(workerID: 4, reason: "terminated (SIGTERM)"))
         #expect(out.contains(.send(body: leave, epoch: 0, step: 0)))
-        #expect(out.last == .exit(code: 0, reason: "terminated") && w.phase == .exited)
+        #expect(w.phase == .leaving(since: 4) && !out.contains { if case .exit = $0 { true } else { false } })
+        #expect(w.on(.tick, now: 1000).isEmpty, "waits for the coordinator's answer")
+        let goodbye = w.on(Self.message(.leave(Leave(workerID: 4, reason: "goodbye"))), now: 1001)
+        #expect(goodbye == [.exit(code: 0, reason: "terminated")] && w.phase == .exited)
+        var silent = WorkerState(committedSteps: 0, stateSHA256: [], now: 0)
+        _ = silent.on(Self.welcome(nextStep: 0), now: 1)
+        _ = silent.on(.terminate, now: 2)
+        #expect(silent.on(.tick, now: 2003).contains { if case .exit(0, _) = $0 { true } else { false } },
+                "without an answer it exits after leaveWait")
     }
 }
 

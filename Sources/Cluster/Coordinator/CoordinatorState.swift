@@ -138,6 +138,8 @@ public struct CoordinatorState: Sendable {
             onDonorFinished(done, from: id, now: now, &out)
         case let .leave(leave) where leave.workerID == id:
             remove([id], reason: "worker \(id) left: \(leave.reason)", now: now, &out)
+            out.append(.send(to: peer, body: .leave(Leave(workerID: id, reason: "goodbye")), epoch: epoch,
+                             step: UInt64(nextStep)))   // it exits once it has this: nothing it sent is lost
         case .stateChunk:
             break   // a checkpoint upload, assembled by the shell; it still counts as a sign of life
         case let .error(report):

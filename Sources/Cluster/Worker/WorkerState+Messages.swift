@@ -4,6 +4,11 @@ import Wire
 
 extension WorkerState {
     mutating func onMessage(_ envelope: Envelope, _ body: Body, now: Millis, _ out: inout [WorkerDirective]) {
+        if case .leaving = phase {
+            guard body.type == .leave || body.type == .error else { return }
+            phase = .exited
+            return out.append(.exit(code: 0, reason: "terminated"))
+        }
         switch body {
         case let .welcome(welcome):
             onWelcome(welcome, now: now, &out)

@@ -21,6 +21,8 @@ public struct WorkerState: Sendable {
         case reported(step: Int, epoch: UInt64, learningRate: Double)
         /// Applying a committed update.
         case applying(step: Int)
+        /// Sent Leave at `since` (SIGTERM); exits on the coordinator's answer or after `Timing.leaveWait`.
+        case leaving(since: Millis)
         case exited
     }
 
@@ -30,6 +32,8 @@ public struct WorkerState: Sendable {
         public var joinRetry: Millis = 2000
         /// Without any message from the coordinator for this long, the worker keeps its state and joins again.
         public var coordinatorTimeout: Millis = 10_000
+        /// How long a leaving worker waits for the coordinator to acknowledge its Leave.
+        public var leaveWait: Millis = 2000
         public init() {}
     }
 
@@ -86,12 +90,16 @@ public struct WorkerState: Sendable {
         case .terminate:
             if case let .running(step, _, _) = phase { out.append(.discardStep(step: step)) }
             if case let .reported(step, _, _) = phase { out.append(.discardStep(step: step)) }
-            if workerID != 0 {
+            if workerID != 0, phase != .exited {
+                // Exiting at once could reset the connection before the Leave is read on the other side:
+                // wait for the coordinator's answer (a Leave back) for a moment.
                 out.append(.send(body: .leave(Leave(workerID: workerID, reason: "terminated (SIGTERM)")),
                                  epoch: 0, step: UInt64(committedSteps)))
+                phase = .leaving(since: now)
+            } else {
+                phase = .exited
+                out.append(.exit(code: 0, reason: "terminated"))
             }
-            phase = .exited
-            out.append(.exit(code: 0, reason: "terminated"))
         }
         return out
     }
@@ -100,6 +108,11 @@ public struct WorkerState: Sendable {
         switch phase {
         case .exited:
             return
+        case let .leaving(since):
+            if now - since > timing.leaveWait {
+                phase = .exited
+                out.append(.exit(code: 0, reason: "terminated (the coordinator did not answer the Leave)"))
+            }
         case let .joining(since) where now - since > timing.joinRetry:
             phase = .joining(since: now)
             out.append(.log("[worker] no Welcome after \(timing.joinRetry) ms (is the coordinator up at that "

@@ -169,7 +169,7 @@ struct NetworkFaultTests {
         workers[1]!.send(SIGTERM)
         let exact = try net.finishedExactly(coordinator, reference: try References.hash(steps: 20))
         let left = coordinator.log.contains("left: terminated (SIGTERM)")
-        #expect(left, "\(coordinator.log)")
+        #expect(left, "\(net.cluster.logs)")
         reportRow("6. two joins and a graceful leave under 50 ± 10 ms latency", trials: 1,
                   passed: exact && left ? 1 : 0, detection: "-", slowdown: "-")
     }
