@@ -23,7 +23,7 @@ struct PeerArguments {
     var warmups = 0
 
     static let usage = """
-        usage: RingPeer run --rank R --size N --endpoints E0,E1,... --count C [--mode float|exact]
+        usage: RingPeer run --rank R --size N --endpoints E0,E1,... --count C [--mode float|exact|exact-convert]
                             [--iterations K] [--warmups W] [--chunk-bytes B] [--timeout-ms T]
                             [--die-after-chunks n] [--insecure-loopback] [--copy] [--bench]
                RingPeer gradient-stats [--source path.tif] [--steps S] [--threads T]
@@ -64,7 +64,8 @@ struct PeerArguments {
         guard size >= 1, (0..<size).contains(rank), endpoints.count == size || size == 1 else {
             throw UsageError("need 0 <= rank < size and one endpoint per rank")
         }
-        guard ["float", "exact"].contains(mode), count >= 0, iterations >= 1, chunkBytes > 0, timeoutMs > 0 else {
+        guard ["float", "exact", "exact-convert"].contains(mode), count >= 0, iterations >= 1, chunkBytes > 0,
+              timeoutMs > 0 else {
             throw UsageError("bad mode, count, iterations, chunk size or timeout")
         }
     }

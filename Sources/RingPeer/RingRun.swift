@@ -77,17 +77,33 @@ struct PeerWorkload {
         let input = (0..<n).map { Float(a.rank * 1000 + $0 % 997) * unit }
         var values = input
         let accumulator = FixedPointAccumulator(count: n)
+        // Exact mode starts from the fixed-point buffer that training fills shard by shard while it computes
+        // (ShardGradients), so the collective is timed from there; exact-convert also times one shard's
+        // float -> fixed conversion, the end-to-end cost of a single-shard worker.
+        let fixedInput = try exactInput(input, accumulator: accumulator)
         var times: [Double] = []
         let started = ContinuousClock.now
         let total = a.warmups + a.iterations
         for iteration in 0..<total {
-            _ = values.withUnsafeMutableBufferPointer { v in input.withUnsafeBufferPointer { v.update(fromContentsOf: $0) } }
+            _ = values.withUnsafeMutableBufferPointer { v in
+                input.withUnsafeBufferPointer { v.update(fromContentsOf: $0) }
+            }
+            if a.mode == "exact" {   // the collective leaves partial sums in the buffer: restore it, untimed
+                accumulator.withValues { fixed in _ = fixed.update(fromContentsOf: fixedInput) }
+            }
             let t0 = ContinuousClock.now
             do throws(CollectiveFailed) {
-                if a.mode == "float" {
+                switch a.mode {
+                case "float":
                     try values.withUnsafeMutableBufferPointer { b throws(CollectiveFailed) in
                         try ring.allReduce(b, step: UInt64(iteration + 1)) }
-                } else {
+                case "exact":
+                    try accumulator.withValues { fixed throws(CollectiveFailed) in
+                        try values.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
+                            try ring.allReduceExact(fixed, into: out, step: UInt64(iteration + 1))
+                        }
+                    }
+                default:
                     try exactIteration(ring, accumulator: accumulator, input: input, into: &values,
                                        step: UInt64(iteration + 1))
                 }
@@ -112,7 +128,14 @@ struct PeerWorkload {
         return 0
     }
 
-    /// Exact mode as training uses it: float -> fixed (one shard), ring, float result.
+    /// The fixed-point image of `input` (what the accumulator holds after one shard).
+    private func exactInput(_ input: [Float], accumulator: FixedPointAccumulator) throws -> [Int64] {
+        accumulator.reset()
+        try input.withUnsafeBufferPointer { try accumulator.add($0) }
+        return accumulator.withValues { Array($0) }
+    }
+
+    /// exact-convert: float -> fixed (one shard), ring, float result, all timed.
     private func exactIteration(_ ring: RingAllReduce, accumulator: FixedPointAccumulator, input: [Float],
                                 into values: inout [Float], step: UInt64) throws(CollectiveFailed) {
         accumulator.reset()

@@ -33,7 +33,14 @@ final class WorkerDataPlane: @unchecked Sendable {
     private let options: WorkerOptions
     private var receiver: ZMQTransport?
     private var next: (endpoint: String, transport: Transport)?
-    private(set) var replica: Replica?
+    /// The replica of the welcomed run; set on the compute thread, read by both (hence the lock).
+    var replica: Replica? {
+        replicaLock.lock()
+        defer { replicaLock.unlock() }
+        return storedReplica
+    }
+    private var storedReplica: Replica?
+    private let replicaLock = NSLock()
     /// Advertised ring endpoint (set once the receiver is bound).
     private(set) var endpoint = ""
 
@@ -85,7 +92,10 @@ final class WorkerDataPlane: @unchecked Sendable {
     func prepare(_ config: TrainingConfig) {
         thread.submit { [self] in
             do {
-                replica = try Replica(config: config)
+                let built = try Replica(config: config)
+                replicaLock.lock()
+                storedReplica = built
+                replicaLock.unlock()
                 results.post(.prepared(error: nil))
             } catch {
                 results.post(.prepared(error: "\(error)"))
