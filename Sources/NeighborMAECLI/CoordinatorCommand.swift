@@ -27,6 +27,8 @@ struct CoordinatorCommand: ParsableCommand {
             + "surviving workers to announce their state (default: the heartbeat timeout), unless --start-workers "
             + "join sooner."))
     var recoveryWindowMs: Int?
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464)."))
+    var metrics: String?
     @OptionGroup var security: ServerSecurityOptions
     @Option(name: .customLong("fault-checkpoint"), help: ArgumentHelp("Test only: SIGKILL while writing the "
             + "checkpoint of STEP at PHASE (afterModel, afterOptimizer, afterManifest, afterRename).",
@@ -55,6 +57,7 @@ struct CoordinatorCommand: ParsableCommand {
         options.heartbeatInterval = Millis(max(50, heartbeatTimeoutMs / 6))
         options.stepTimeout = Millis(stepTimeoutMs)
         options.recoveryWindow = recoveryWindowMs.map { Millis(max(0, $0)) }
+        options.metricsBind = metrics
         options.security = try security.transportSecurity(for: endpoint)
         if let faultCheckpoint {
             let parts = faultCheckpoint.split(separator: ":").map(String.init)

@@ -21,6 +21,8 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Flag(name: .customLong("in-process"), help: "Train in this process (no coordinator, no workers).")
     var inProcess = false
+    @Option(help: "Where the coordinator serves Prometheus metrics (HOST:PORT; \"off\" for nowhere).")
+    var metrics = "127.0.0.1:9464"
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be in 1...64, not \(workers)") }
@@ -34,6 +36,7 @@ struct TrainCommand: ParsableCommand {
         }
         let launcher = LocalCluster(runDirectory: URL(fileURLWithPath: runDirectory), config: config,
                                     workers: workers, resume: resume)
+        launcher.metricsBind = metrics == "off" ? nil : metrics
         let code = try launcher.run()
         if code != 0 { throw ExitCode(code) }
     }

@@ -35,11 +35,12 @@ extension CoordinatorState {
                 members[old.id]?.lastHeard = now
                 return
             case (.active, _):
-                remove([old.id], reason: "worker \(old.id) joined again", now: now, &out)
+                remove([old.id], reason: "worker \(old.id) joined again", evicted: false, now: now, &out)
             }
         }
         let id = nextWorkerID
         nextWorkerID += 1
+        counts.joins += 1
         members[id] = Member(id: id, peer: peer, name: join.workerName, dataEndpoint: join.dataEndpoint,
                              publicKey: join.publicKey, samplesPerSecond: join.samplesPerSecond, lastHeard: now,
                              status: .waiting, heldStep: Int(clamping: join.committedStep),
@@ -164,9 +165,12 @@ extension CoordinatorState {
 
     /// Removes members (left, silent, failed). Whatever they took part in is aborted or cancelled;
     /// the ring re-forms at the next boundary.
-    mutating func remove(_ ids: [UInt32], reason: String, now: Millis, _ out: inout [CoordinatorDirective]) {
+    /// `evicted`: removed for a failure (counted in `counts.evictions`), not a leave or a new Join.
+    mutating func remove(_ ids: [UInt32], reason: String, evicted: Bool = true, now: Millis,
+                         _ out: inout [CoordinatorDirective]) {
         let removed = ids.filter { members[$0] != nil }
         guard !removed.isEmpty else { return }
+        if evicted { counts.evictions += removed.count } else { counts.leaves += removed.count }
         let ringChanged = removed.contains { members[$0]?.status == .active }
         for id in removed { members[id] = nil }
         out.append(.log("[coordinator] removed \(removed): \(reason)"))

@@ -31,6 +31,14 @@ public struct CoordinatorState: Sendable {
     var lastCheckpointStep: Int
     /// SIGTERM: end the run after a final checkpoint of the committed state.
     public internal(set) var stopping = false
+    /// Registrations, evictions (failures) and leaves (SIGTERM, or a new Join) so far, for metrics.
+    public internal(set) var counts = MembershipCounts()
+
+    public struct MembershipCounts: Sendable, Equatable {
+        public var joins = 0
+        public var evictions = 0
+        public var leaves = 0
+    }
 
     public enum Phase: Sendable, Equatable {
         /// A restarted coordinator collects the Joins of surviving workers until the deadline (set by the
@@ -137,7 +145,7 @@ public struct CoordinatorState: Sendable {
         case let .stateDone(done):
             onDonorFinished(done, from: id, now: now, &out)
         case let .leave(leave) where leave.workerID == id:
-            remove([id], reason: "worker \(id) left: \(leave.reason)", now: now, &out)
+            remove([id], reason: "worker \(id) left: \(leave.reason)", evicted: false, now: now, &out)
             out.append(.send(to: peer, body: .leave(Leave(workerID: id, reason: "goodbye")), epoch: epoch,
                              step: UInt64(nextStep)))   // it exits once it has this: nothing it sent is lost
         case .stateChunk:

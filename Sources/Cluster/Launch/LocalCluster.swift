@@ -14,6 +14,8 @@ public final class LocalCluster {
     public let config: TrainingConfig
     public let workers: Int
     public let resume: Bool
+    /// Where the coordinator serves Prometheus metrics (nil: nowhere).
+    public var metricsBind: String? = "127.0.0.1:9464"
     private var processes: [(name: String, process: Process)] = []
 
     public init(runDirectory: URL, config: TrainingConfig, workers: Int, resume: Bool) {
@@ -56,6 +58,7 @@ public final class LocalCluster {
         var coordinatorArguments = ["coordinator", "--run-dir", runDirectory.path, "--config", configFile.path,
                                     "--bind", control, "--start-workers", String(workers), "--managed"]
         if resume { coordinatorArguments.append("--resume") }
+        if let metricsBind { coordinatorArguments += ["--metrics", metricsBind] }
         let coordinator = try start("coordinator", coordinatorArguments,
                                     output: .tee(logs.appendingPathComponent("coordinator.log")))
         for index in 1...workers {

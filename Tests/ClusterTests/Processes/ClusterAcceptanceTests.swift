@@ -174,12 +174,21 @@ struct ClusterAcceptanceTests {
     @Test("9. a worker's SIGTERM is a graceful leave: it deregisters at once and the run goes on")
     func gracefulLeave() throws {
         let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
-        let coordinator = try cluster.startCoordinator(startWorkers: 2)
-        try cluster.startWorker("w1")
+        let coordinator = try cluster.startCoordinator(startWorkers: 2, extra: ["--metrics", "127.0.0.1:0"])
+        try cluster.startWorker("w1", extra: ["--pace-ms", "150"])   // time to read the metrics after the leave
         let leaving = try cluster.startWorker("w2")
         try cluster.waitUntil("step 4 committed") { cluster.committedSteps >= 4 }
+        let endpoint = coordinator.log.firstMatch(of: /metrics at http:\/\/([0-9.]+):(\d+)\/metrics/)
+        let before = try endpoint.map { try httpGet(host: String($0.1), port: Int($0.2)!, path: "/metrics") } ?? ""
+        #expect(before.contains("neighbormae_workers_alive 2.0") && before.contains("neighbormae_joins_total 2.0"),
+                "metrics while two workers train:\n\(before)")
         leaving.send(SIGTERM)
         #expect(leaving.waitForExit(limit: .seconds(15)) == 0, "\(leaving.log)")
+        let after = try endpoint.map { try httpGet(host: String($0.1), port: Int($0.2)!, path: "/metrics") } ?? ""
+        #expect(after.contains("neighbormae_workers_alive 1.0") && after.contains("neighbormae_leaves_total 1.0")
+                && after.contains("neighbormae_evictions_total 0.0"), "metrics after the leave:\n\(after)")
+        #expect(try endpoint.map { try httpGet(host: String($0.1), port: Int($0.2)!, path: "/nope") } == "",
+                "other paths are 404 (no body)")
         try expectFinishedExactly(cluster, coordinator)
         #expect(coordinator.log.contains("left: terminated (SIGTERM)"), "\(coordinator.log)")
         #expect(!coordinator.log.contains("heartbeat timeout"), "deregistered, not timed out")

@@ -23,6 +23,8 @@ public struct CoordinatorOptions: Sendable {
     /// With `resume`: how long to wait for surviving workers before choosing where to continue
     /// (nil: the heartbeat timeout; surviving workers rejoin within a heartbeat interval of our first answer).
     public var recoveryWindow: Millis?
+    /// Where to serve Prometheus metrics (`HOST:PORT`, `GET /metrics`); nil: not served.
+    public var metricsBind: String?
     /// Chunk size of the ring all-reduce told in every plan.
     public var ringChunkBytes = 1 << 20
     /// Test-only: SIGKILL this process while writing the checkpoint of a step, at a write phase.

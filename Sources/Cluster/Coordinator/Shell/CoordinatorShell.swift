@@ -30,6 +30,8 @@ public final class CoordinatorShell {
     var upload: CheckpointUpload?
     var progress: ProgressReporter!
     var runID = RunID.zero
+    /// Prometheus endpoint (nil unless `options.metricsBind`).
+    var metrics: MetricsEndpoint?
     private var sequence: UInt64 = 0
     private var finished = false
 
@@ -54,6 +56,14 @@ public final class CoordinatorShell {
             options.log("[coordinator] control transport: \(router.counters.snapshot)")
             router.close()
         }
+        if let bind = options.metricsBind {
+            do {   // metrics are an aid: a taken port must not stop the run
+                metrics = try MetricsEndpoint(bind: bind)
+                options.log("[coordinator] metrics at http://\(metrics!.address)/metrics")
+            } catch {
+                options.log("[coordinator] metrics not served: \(error)")
+            }
+        }
         options.log("[coordinator] run \(runID) at \(router.endpoint): \(options.config.steps) steps of "
                     + "\(options.config.batchSize) pairs in \(options.config.virtualShards) shards, from step "
                     + "\(machine.nextStep); waiting for \(options.startWorkers) worker(s)")
@@ -67,9 +77,13 @@ public final class CoordinatorShell {
                 }
                 feed(.terminate)
             }
-            for event in finishedWork.drain() { feed(event) }
+            for event in finishedWork.drain() {
+                if case let .checkpointWritten(step, nil) = event { recordCheckpoint(step) }
+                feed(event)
+            }
             if let received = try receive() { onMessage(received) }
             feed(.tick)
+            publishGauges()
         }
         progress.finish()
         return 0
@@ -111,6 +125,7 @@ public final class CoordinatorShell {
             reload()
         case let .committed(summary):
             progress.committed(summary)
+            publishStep(summary)
         case let .continuing(step, _):
             progress.rewind(to: step)
         case let .membershipChanged(change):

@@ -25,6 +25,9 @@ final class ProgressReporter {
         losses = try Self.previousLosses(metricsURL)
     }
 
+    /// Pairs per second over recent steps (0 before the first).
+    var pairsPerSecond: Double { secondsPerStep.map { Double(config.batchSize) / max($0, 1e-9) } ?? 0 }
+
     func committed(_ summary: StepSummary) {
         let now = ContinuousClock.now
         let duration = now - lastCommit
