@@ -184,6 +184,15 @@ final class WorkerDataPlane: @unchecked Sendable {
         return RingAllReduce(rank: rank, size: size, next: next!.transport, previous: receiver!, options: ringOptions)
     }
 
+    /// Closes the ring sockets on the compute thread (after the jobs queued before), then ends the thread.
+    func shutDown() {
+        thread.submit { [self] in
+            closeNext()
+            receiver?.close()
+        }
+        thread.stop(timeout: 30)
+    }
+
     private func closeNext() {
         next?.transport.close()
         next = nil

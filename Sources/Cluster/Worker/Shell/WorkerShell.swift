@@ -44,9 +44,9 @@ public final class WorkerShell {
                                                              log: options.log))
         defer {
             dataPlane.stopReceivingState()   // a joiner told to leave stops waiting for a donor
-            dataPlane.thread.stop(timeout: 30)
-            options.log("[worker] control transport: \(control.counters.snapshot)")
             options.log("[worker] ring receiver: \(dataPlane.receiverCounters?.snapshot.description ?? "-")")
+            dataPlane.shutDown()             // closes the ring sockets on their own thread, then ends it
+            options.log("[worker] control transport: \(control.counters.snapshot)")
             control.close()
         }
         let threads = options.threads == 0 ? ThreadPool.machineThreadCount : options.threads
@@ -56,7 +56,6 @@ public final class WorkerShell {
                     samplesPerSecond: 0, dataEndpoint: endpoint)
         options.log("[worker] \(options.name): ring receiver at \(endpoint), dataset \(fingerprint); "
                     + "joining \(options.coordinator)")
-        state = WorkerState(committedSteps: 0, stateSHA256: [], now: monotonicMillis(), timing: options.timing)
         sendJoin()
         var signalsSeen = 0
         while exitCode == nil {
