@@ -15,7 +15,7 @@ enum FuzzSamples {
                            exact: true, samplesConsumed: 640,
                            ringPublicKeys: [[UInt8](repeating: 7, count: 32), [UInt8](repeating: 8, count: 32)])),
         .stepDone(StepDone(step: 10, ok: true, lossSum: 3.5, lossWeightSum: 4, maskedPixelCount: 123_456,
-                           shardsDone: 4, computeMs: 900, reduceMs: 30)),
+                           shardsDone: 4, computeMs: 900, reduceMs: 30, weightedLossSum: 3.25)),
         .commit(Commit(step: 10)),
         .abort(Abort(step: 10, reason: "timeout")),
         .stateTransferRequest(StateTransferRequest(step: 9, joinerWorkerID: 3, joinerEndpoint: "tcp://10.0.0.3:6000",

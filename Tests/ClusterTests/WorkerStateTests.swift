@@ -23,8 +23,8 @@ struct WorkerStateTests {
                                    samplesConsumed: step * 8)), epoch: epoch, step: step)
     }
 
-    static let reduced = StepOutcome.reduced(lossSum: 2, lossWeightSum: 4, maskedPixels: 9, shards: 1,
-                                             computeMs: 10, reduceMs: 2)
+    static let reduced = StepOutcome.reduced(lossSum: 2, weightedLossSum: 1.5, lossWeightSum: 4, maskedPixels: 9,
+                                             shards: 1, computeMs: 10, reduceMs: 2)
 
     @Test("fresh worker: welcome, plan, report, commit, apply")
     func happyPath() {
@@ -37,7 +37,7 @@ struct WorkerStateTests {
         #expect(plan.virtualShards == [1] && epoch == 2)
         let report = w.on(.stepFinished(step: 0, epoch: 2, outcome: Self.reduced), now: 30)
         guard case let .send(.stepDone(done), doneEpoch, _)? = report.first else { Issue.record("\(report)"); return }
-        #expect(done.ok && done.lossSum == 2 && done.shardsDone == 1 && doneEpoch == 2)
+        #expect(done.ok && done.lossSum == 2 && done.weightedLossSum == 1.5 && done.shardsDone == 1 && doneEpoch == 2)
         #expect(w.on(Self.message(.commit(Commit(step: 0))), now: 40) == [.applyUpdate(step: 0, learningRate: 0.5)])
         _ = w.on(.updateApplied(step: 0, sha256: [1]), now: 50)
         #expect(w.committedSteps == 1 && w.stateSHA256 == [1] && w.phase == .idle)

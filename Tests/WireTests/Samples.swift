@@ -25,7 +25,7 @@ let sampleBodies: [Body] = [
     .stepPlan(StepPlan(step: 0, epoch: 0, learningRate: 0, virtualShardCount: 1, virtualShards: [],
                        ringOrder: [1], ringEndpoints: [""], chunkBytes: 1, exact: false, samplesConsumed: 0)),
     .stepDone(StepDone(step: 12, ok: true, lossSum: 123.25, lossWeightSum: 96, maskedPixelCount: 1 << 40,
-                       shardsDone: 3, computeMs: 812.5, reduceMs: 33.25)),
+                       shardsDone: 3, computeMs: 812.5, reduceMs: 33.25, weightedLossSum: 99.5)),
     .stepDone(StepDone(step: 12, ok: false, lossSum: -.infinity, lossWeightSum: 0, maskedPixelCount: 0,
                        shardsDone: 0, computeMs: 0, reduceMs: 0, error: "ring timeout: neighbour 2 silent ✗")),
     .commit(Commit(step: 12)),

@@ -45,8 +45,9 @@ public struct StepSummary: Sendable, Equatable {
     public var step: Int
     public var epoch: UInt64
     public var workers: [UInt32]
-    /// Mean weighted loss over the global batch (Σ loss sums / Σ weights).
+    /// Mean L_plain over the global batch (Σ loss sums / Σ weights), and L_weighted likewise.
     public var loss: Double
+    public var weightedLoss: Double = 0
     public var learningRate: Double
     /// Global samples consumed after this step.
     public var samplesConsumed: Int

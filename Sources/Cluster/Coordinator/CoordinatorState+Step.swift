@@ -56,10 +56,12 @@ extension CoordinatorState {
         let order = round.assignment.keys.sorted()
         let lossSum = order.reduce(0.0) { $0 + round.reports[$1]!.lossSum }
         let weightSum = order.reduce(0.0) { $0 + round.reports[$1]!.lossWeightSum }
+        let weightedSum = order.reduce(0.0) { $0 + round.reports[$1]!.weightedLossSum }
         var summary = StepSummary(
             step: round.step, epoch: round.epoch, workers: order, loss: weightSum > 0 ? lossSum / weightSum : 0,
             learningRate: config.schedule.learningRate(at: round.step),
             samplesConsumed: (round.step + 1) * config.batchSize, shards: round.assignment, attempts: attempts)
+        summary.weightedLoss = weightSum > 0 ? weightedSum / weightSum : 0
         for id in order {
             summary.computeMs[id] = round.reports[id]!.computeMs
             summary.reduceMs[id] = round.reports[id]!.reduceMs

@@ -21,8 +21,8 @@ public enum WorkerEvent: Sendable, Equatable {
 
 /// The result of computing and all-reducing one step's gradient.
 public enum StepOutcome: Sendable, Equatable {
-    case reduced(lossSum: Double, lossWeightSum: Double, maskedPixels: UInt64, shards: UInt32,
-                 computeMs: Double, reduceMs: Double)
+    case reduced(lossSum: Double, weightedLossSum: Double, lossWeightSum: Double, maskedPixels: UInt64,
+                 shards: UInt32, computeMs: Double, reduceMs: Double)
     case failed(String)
 }
 

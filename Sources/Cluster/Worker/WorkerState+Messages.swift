@@ -111,9 +111,10 @@ extension WorkerState {
         else { return }   // an attempt that was aborted meanwhile
         let done: StepDone
         switch outcome {
-        case let .reduced(lossSum, weightSum, pixels, shards, computeMs, reduceMs):
+        case let .reduced(lossSum, weightedSum, weightSum, pixels, shards, computeMs, reduceMs):
             done = StepDone(step: UInt64(step), ok: true, lossSum: lossSum, lossWeightSum: weightSum,
-                            maskedPixelCount: pixels, shardsDone: shards, computeMs: computeMs, reduceMs: reduceMs)
+                            maskedPixelCount: pixels, shardsDone: shards, computeMs: computeMs, reduceMs: reduceMs,
+                            weightedLossSum: weightedSum)
         case let .failed(reason):   // reported like a result; the coordinator's Abort follows
             done = StepDone(step: UInt64(step), ok: false, lossSum: 0, lossWeightSum: 0, maskedPixelCount: 0,
                             shardsDone: 0, computeMs: 0, reduceMs: 0, error: reason)

@@ -62,9 +62,12 @@ public struct StepDone: Sendable, Equatable {
     public var reduceMs: Double
     /// Empty when ok; otherwise what went wrong.
     public var error: String
+    /// Like `lossSum`, for the visibility-weighted objective.
+    public var weightedLossSum: Double
 
     public init(step: UInt64, ok: Bool, lossSum: Double, lossWeightSum: Double, maskedPixelCount: UInt64,
-                shardsDone: UInt32, computeMs: Double, reduceMs: Double, error: String = "") {
+                shardsDone: UInt32, computeMs: Double, reduceMs: Double, error: String = "",
+                weightedLossSum: Double = 0) {
         self.step = step
         self.ok = ok
         self.lossSum = lossSum
@@ -74,6 +77,7 @@ public struct StepDone: Sendable, Equatable {
         self.computeMs = computeMs
         self.reduceMs = reduceMs
         self.error = error
+        self.weightedLossSum = weightedLossSum
     }
 }
 

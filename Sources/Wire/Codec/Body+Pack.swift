@@ -107,6 +107,7 @@ extension StepDone {
         c.compute_ms = computeMs
         c.reduce_ms = reduceMs
         c.error = arena.string(error)
+        c.weighted_loss_sum = weightedLossSum
         return CCodec.pack(&c)
     }
 }

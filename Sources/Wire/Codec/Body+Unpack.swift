@@ -129,7 +129,8 @@ extension StepDone {
             let value = StepDone(
                 step: c.step, ok: c.ok != 0, lossSum: c.loss_sum, lossWeightSum: c.loss_weight_sum,
                 maskedPixelCount: c.masked_pixel_count, shardsDone: c.shards_done, computeMs: c.compute_ms,
-                reduceMs: c.reduce_ms, error: try CRead.string(c.error, "error", part: .body))
+                reduceMs: c.reduce_ms, error: try CRead.string(c.error, "error", part: .body),
+                weightedLossSum: c.weighted_loss_sum)
             try checkNonNegative(value.computeMs, "StepDone.compute_ms")
             try checkNonNegative(value.reduceMs, "StepDone.reduce_ms")
             return value

@@ -196,9 +196,9 @@ struct ClusterAcceptanceTests {
 
     @Test("10. neighbormae train: SIGTERM writes a final checkpoint; --resume with one worker finishes exactly")
     func launcherStopAndResume() throws {
-        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: 0)
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: 0, pictureEvery: 1)
         let arguments = ["train", "--config", cluster.configFile.path, "--run-dir", cluster.runDirectory.path,
-                         "--threads", "1"]
+                         "--threads", "1", "--metrics", "off"]
         let train = try ClusterProcess("train", arguments: arguments + ["--workers", "2"],
                                        logURL: cluster.root.appendingPathComponent("train.log"))
         try cluster.waitUntil("step 5 committed") { cluster.committedSteps >= 6 }
@@ -216,5 +216,13 @@ struct ClusterAcceptanceTests {
         let logFolder = cluster.runDirectory.appendingPathComponent("logs")
         let logs = try FileManager.default.contentsOfDirectory(atPath: logFolder.path)
         #expect(Set(logs).isSuperset(of: ["coordinator.log", "worker-1.log", "worker-2.log"]), "\(logs)")
+        // Pictures: a reconstruction of every checkpoint (the stop's and the final one) and both loss curves.
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47]
+        for name in ["recon/step-\(String(format: "%07d", stoppedAt)).png", "recon/step-0000016.png", "loss.png"] {
+            let bytes = (try? Data(contentsOf: cluster.runDirectory.appendingPathComponent(name))) ?? Data()
+            #expect(Array(bytes.prefix(4)) == png, "\(name) is a PNG")
+        }
+        let weighted = cluster.metrics.compactMap { $0["weighted_loss"] as? Double }
+        #expect(weighted.count == Self.steps && weighted.allSatisfy { $0.isFinite && $0 > 0 })
     }
 }

@@ -20,7 +20,7 @@ final class TestCluster {
     static let ringTimeoutMs = 2000
     static let coordinatorTimeoutMs = 2500
 
-    init(steps: Int = 16, checkpointEvery: Int = 4) throws {
+    init(steps: Int = 16, checkpointEvery: Int = 4, pictureEvery: Int = 0) throws {
         root = FileManager.default.temporaryDirectory
             .appendingPathComponent("nmae-cluster-\(UUID().uuidString.prefix(8))")
         runDirectory = root.appendingPathComponent("run")
@@ -28,7 +28,9 @@ final class TestCluster {
         try FileManager.default.createDirectory(at: sockets, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        config = try Self.config(scene: Self.scene(), steps: steps, checkpointEvery: checkpointEvery)
+        var config = try Self.config(scene: Self.scene(), steps: steps, checkpointEvery: checkpointEvery)
+        config.pictureEvery = pictureEvery
+        self.config = config
         configFile = root.appendingPathComponent("run.yaml")
         try Data(config.yaml().utf8).write(to: configFile)
         control = "ipc://\(sockets.path)/control"

@@ -47,6 +47,8 @@ extension CoordinatorShell {
         let fault = options.checkpointFault
         let events = finishedWork
         let transferable = UncheckedState(state)
+        let renderer = reconstructions
+        let (recon, log) = (options.runDirectory.appendingPathComponent("recon"), options.log)
         background.submit {
             let state = transferable.state
             do throws(CheckpointError) {
@@ -58,6 +60,7 @@ extension CoordinatorShell {
                         kill(getpid(), SIGKILL)
                     }
                 }
+                renderer.map { drawReconstruction($0, state: state, folder: recon, log: log) }
                 events.post(.checkpointWritten(step: state.step, error: nil))
             } catch {
                 events.post(.checkpointWritten(step: state.step, error: "\(error)"))
@@ -125,4 +128,22 @@ extension CoordinatorShell {
 struct UncheckedState: @unchecked Sendable {
     let state: TrainingState
     init(_ state: TrainingState) { self.state = state }
+}
+
+/// `recon/step-NNNNNNN.png` of a checkpointed state (a failure is logged; the checkpoint stands).
+private func drawReconstruction(_ renderer: UncheckedRenderer, state: TrainingState, folder: URL,
+                                log: @Sendable (String) -> Void) {
+    do {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let name = String(format: "step-%07d.png", state.step)
+        try Data(renderer.renderer.png(parameters: state.arena, step: state.step))
+            .write(to: folder.appendingPathComponent(name))
+    } catch {
+        log("[coordinator] reconstruction picture of step \(state.step) failed: \(error)")
+    }
+}
+
+/// The renderer handed to the background thread, its only user.
+struct UncheckedRenderer: @unchecked Sendable {
+    let renderer: ReconstructionRenderer
 }

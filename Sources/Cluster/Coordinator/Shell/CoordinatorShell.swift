@@ -32,6 +32,9 @@ public final class CoordinatorShell {
     var runID = RunID.zero
     /// Prometheus endpoint (nil unless `options.metricsBind`).
     var metrics: MetricsEndpoint?
+    /// Draws `recon/step-NNNNNNN.png` after each checkpoint (nil when `pictureEvery` is 0).
+    lazy var reconstructions: UncheckedRenderer? = options.config.pictureEvery > 0
+        ? UncheckedRenderer(renderer: ReconstructionRenderer(config: options.config)) : nil
     private var sequence: UInt64 = 0
     private var finished = false
 
@@ -78,14 +81,17 @@ public final class CoordinatorShell {
                 feed(.terminate)
             }
             for event in finishedWork.drain() {
-                if case let .checkpointWritten(step, nil) = event { recordCheckpoint(step) }
+                if case let .checkpointWritten(step, nil) = event {
+                    recordCheckpoint(step)
+                    progress.writeLossPicture()
+                }
                 feed(event)
             }
             if let received = try receive() { onMessage(received) }
             feed(.tick)
             publishGauges()
         }
-        progress.finish()
+        progress.writeLossPicture()
         return 0
     }
 
@@ -157,7 +163,9 @@ public final class CoordinatorShell {
                                   withIntermediateDirectories: true)
         let metricsURL = options.runDirectory.appendingPathComponent("metrics.jsonl")
         if !options.resume {
-            guard store.checkpointDirectories().isEmpty else { throw CoordinatorSetupError.occupied(options.runDirectory) }
+            guard store.checkpointDirectories().isEmpty else {
+                throw CoordinatorSetupError.occupied(options.runDirectory)
+            }
             try? files.removeItem(at: metricsURL)   // records of an attempt that never reached a checkpoint
         }
         runID = try RunIdentity.loadOrCreate(in: options.runDirectory, fresh: !options.resume)

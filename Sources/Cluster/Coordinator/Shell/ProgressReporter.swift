@@ -14,7 +14,8 @@ final class ProgressReporter {
     private var lastCommit = ContinuousClock.now
     /// Exponential moving average of seconds per committed step.
     private var secondsPerStep: Double?
-    private var losses: [(step: Double, value: Double)] = []
+    /// (step, L_plain, L_weighted) of every committed step, for loss.png.
+    private var losses: [(step: Double, plain: Double, weighted: Double)] = []
 
     init(config: TrainingConfig, metricsURL: URL, runDirectory: URL, log: @escaping @Sendable (String) -> Void) throws {
         self.config = config
@@ -34,12 +35,13 @@ final class ProgressReporter {
         lastCommit = now
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         secondsPerStep = secondsPerStep.map { 0.8 * $0 + 0.2 * seconds } ?? seconds
-        losses.append((Double(summary.step), summary.loss))
+        losses.append((Double(summary.step), summary.loss, summary.weightedLoss))
         func byWorker<V>(_ values: [UInt32: V]) -> [String: V] {
             Dictionary(uniqueKeysWithValues: values.map { (String($0.key), $0.value) })
         }
         var record: [String: Any] = [
-            "step": summary.step, "loss": summary.loss, "lr": summary.learningRate,
+            "step": summary.step, "loss": summary.loss, "weighted_loss": summary.weightedLoss,
+            "lr": summary.learningRate,
             "samples": summary.samplesConsumed, "workers": summary.workers.map(Int.init),
             "shards": byWorker(summary.shards.mapValues { $0.map(Int.init) }),
             "epoch": Int(summary.epoch), "attempts": summary.attempts, "step_seconds": seconds,
@@ -58,8 +60,8 @@ final class ProgressReporter {
         let last = summary.step + 1 == config.steps
         guard summary.step % config.logEvery == 0 || last else { return }
         let eta = Double(config.steps - summary.step - 1) * (secondsPerStep ?? 0)
-        log(String(format: "[coordinator] step %5d/%d  loss %.4f  lr %.2e  %6.1f pairs/s", summary.step,
-                   config.steps, summary.loss, summary.learningRate,
+        log(String(format: "[coordinator] step %5d/%d  loss %.4f  weighted %.4f  lr %.2e  %6.1f pairs/s",
+                   summary.step, config.steps, summary.loss, summary.weightedLoss, summary.learningRate,
                    Double(config.batchSize) / max(secondsPerStep ?? 1, 1e-9))
             + "  ETA \(Self.format(seconds: eta))  workers \(summary.workers.count) \(summary.workers)")
     }
@@ -76,9 +78,12 @@ final class ProgressReporter {
         losses.removeAll { $0.step >= Double(step) }
     }
 
-    /// Writes `loss.png` (the plotted loss is the one the workers report, L_plain).
-    func finish() {
-        let canvas = LossCurvePlot().render([.init(points: losses, color: (200, 30, 30))])
+    /// Writes `loss.png`: plain loss red, weighted loss blue (as the single-process trainer does).
+    func writeLossPicture() {
+        let plain = losses.map { (step: $0.step, value: $0.plain) }
+        let weighted = losses.map { (step: $0.step, value: $0.weighted) }
+        let canvas = LossCurvePlot().render([.init(points: plain, color: (200, 30, 30)),
+                                             .init(points: weighted, color: (30, 60, 200))])
         do {
             try Data(canvas.png()).write(to: runDirectory.appendingPathComponent("loss.png"))
         } catch {
@@ -86,11 +91,11 @@ final class ProgressReporter {
         }
     }
 
-    private static func previousLosses(_ url: URL) throws -> [(step: Double, value: Double)] {
+    private static func previousLosses(_ url: URL) throws -> [(step: Double, plain: Double, weighted: Double)] {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         return try MetricsLog.read(url).compactMap { record in
             guard let s = record["step"] as? Int, let loss = record["loss"] as? Double else { return nil }
-            return (Double(s), loss)
+            return (Double(s), loss, record["weighted_loss"] as? Double ?? loss)
         }
     }
 

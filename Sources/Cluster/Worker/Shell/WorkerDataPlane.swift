@@ -158,7 +158,8 @@ final class WorkerDataPlane: @unchecked Sendable {
             }
         }
         options.fault?.check(step: step, phase: .report)
-        return .reduced(lossSum: losses.plainSum, lossWeightSum: Double(losses.maskedPixels),
+        return .reduced(lossSum: losses.plainSum, weightedLossSum: losses.weightedSum,
+                        lossWeightSum: Double(losses.maskedPixels),
                         maskedPixels: UInt64(losses.maskedPixels), shards: UInt32(losses.shardCount),
                         computeMs: milliseconds(computed - start),
                         reduceMs: milliseconds(ContinuousClock.now - computed))

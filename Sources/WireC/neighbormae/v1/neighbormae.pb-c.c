@@ -1443,7 +1443,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__step_plan__descriptor =
   (ProtobufCMessageInit) neighbormae__v1__step_plan__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor neighbormae__v1__step_done__field_descriptors[9] =
+static const ProtobufCFieldDescriptor neighbormae__v1__step_done__field_descriptors[10] =
 {
   {
     "step",
@@ -1553,6 +1553,18 @@ static const ProtobufCFieldDescriptor neighbormae__v1__step_done__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "weighted_loss_sum",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Neighbormae__V1__StepDone, weighted_loss_sum),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned neighbormae__v1__step_done__field_indices_by_name[] = {
   6,   /* field[6] = compute_ms */
@@ -1564,11 +1576,12 @@ static const unsigned neighbormae__v1__step_done__field_indices_by_name[] = {
   7,   /* field[7] = reduce_ms */
   5,   /* field[5] = shards_done */
   0,   /* field[0] = step */
+  9,   /* field[9] = weighted_loss_sum */
 };
 static const ProtobufCIntRange neighbormae__v1__step_done__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor neighbormae__v1__step_done__descriptor =
 {
@@ -1578,7 +1591,7 @@ const ProtobufCMessageDescriptor neighbormae__v1__step_done__descriptor =
   "Neighbormae__V1__StepDone",
   "neighbormae.v1",
   sizeof(Neighbormae__V1__StepDone),
-  9,
+  10,
   neighbormae__v1__step_done__field_descriptors,
   neighbormae__v1__step_done__field_indices_by_name,
   1,  neighbormae__v1__step_done__number_ranges,

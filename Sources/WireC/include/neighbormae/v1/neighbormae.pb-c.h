@@ -381,11 +381,11 @@ struct  Neighbormae__V1__StepDone
    */
   protobuf_c_boolean ok;
   /*
-   * sum over the worker's shards of per-sample weighted loss sums
+   * sum over the worker's shards of L_plain x the shard's masked pixels
    */
   double loss_sum;
   /*
-   * sum of the weights behind loss_sum
+   * sum of the weights behind loss_sum (the shards' masked pixels)
    */
   double loss_weight_sum;
   /*
@@ -408,10 +408,14 @@ struct  Neighbormae__V1__StepDone
    * empty when ok; otherwise what went wrong
    */
   char *error;
+  /*
+   * like loss_sum for L_weighted (the method's visibility-weighted objective)
+   */
+  double weighted_loss_sum;
 };
 #define NEIGHBORMAE__V1__STEP_DONE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&neighbormae__v1__step_done__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
