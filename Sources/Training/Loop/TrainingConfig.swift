@@ -30,7 +30,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Compute threads per process (0 = one per CPU).
     public var threads = 0
-    /// Steps between metric lines, and between reconstruction pictures (0 = never).
+    /// Steps between metric lines, and between reconstruction pictures (0 = never; a distributed run draws
+    /// one per checkpoint when this is not 0).
     public var logEvery = 10
     public var pictureEvery = 100
     /// Pairs shown in each reconstruction picture.
