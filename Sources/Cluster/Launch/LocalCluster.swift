@@ -46,7 +46,9 @@ public final class LocalCluster {
     /// Runs the cluster until the coordinator exits; returns its exit code.
     public func run() throws -> Int32 {
         let checkpoints = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"))
-        if !resume && !checkpoints.checkpointDirectories().isEmpty { throw CoordinatorSetupError.occupied(runDirectory) }
+        if !resume && !checkpoints.checkpointDirectories().isEmpty {
+            throw CoordinatorSetupError.occupied(runDirectory)
+        }
         let logs = runDirectory.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let configFile = runDirectory.appendingPathComponent("config.yaml")
