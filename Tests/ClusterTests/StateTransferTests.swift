@@ -88,3 +88,32 @@ struct StateTransferTests {
         #expect(throws: StateTransferError.self) { try feed(messages, step: 8) }
     }
 }
+
+@Suite("State stream filter")
+struct StateStreamFilterTests {
+    static func chunk(step: UInt64, index: UInt32) -> Body {
+        .stateChunk(StateChunk(step: step, totalBytes: 100, chunkIndex: index, chunkCount: 4,
+                               offset: UInt64(index) * 25))
+    }
+
+    @Test("a joiner starts at chunk 0 of its boundary or later, and skips everything else without trapping")
+    func decisions() {
+        let first = Self.chunk(step: 7, index: 0)
+        #expect(StateStreamFilter.decide(first, expecting: 5, assembling: nil) == .start(step: 7))
+        #expect(StateStreamFilter.decide(Self.chunk(step: 4, index: 0), expecting: 5, assembling: nil) == .skip,
+                "a stream older than the Welcome")
+        #expect(StateStreamFilter.decide(Self.chunk(step: 7, index: 2), expecting: 5, assembling: nil) == .skip,
+                "the middle of a stream whose start was missed")
+        #expect(StateStreamFilter.decide(Self.chunk(step: 7, index: 2), expecting: 5, assembling: 7) == .accept)
+        #expect(StateStreamFilter.decide(Self.chunk(step: 8, index: 1), expecting: 5, assembling: 7) == .skip)
+        let restart = Self.chunk(step: 8, index: 0)
+        #expect(StateStreamFilter.decide(restart, expecting: 5, assembling: 7) == .start(step: 8),
+                "a new donor restarts the assembly")
+        let done = Body.stateDone(StateDone(step: 7, totalBytes: 100, sha256: [UInt8](repeating: 1, count: 32)))
+        #expect(StateStreamFilter.decide(done, expecting: 5, assembling: 7) == .accept)
+        #expect(StateStreamFilter.decide(done, expecting: 5, assembling: nil) == .skip)
+        #expect(StateStreamFilter.decide(.commit(Commit(step: 7)), expecting: 5, assembling: 7) == .skip)
+        let huge = Body.stateChunk(StateChunk(step: .max, totalBytes: 1, chunkIndex: 1, chunkCount: 2, offset: 0))
+        #expect(StateStreamFilter.decide(huge, expecting: 5, assembling: nil) == .skip)
+    }
+}

@@ -27,17 +27,16 @@ extension WorkerDataPlane {
                         if ContinuousClock.now > deadline { throw WorkerFailure("no state message for \(timeout)") }
                         continue
                     }
-                    deadline = ContinuousClock.now + timeout
-                    switch received.message.body {
-                    case let .stateChunk(chunk) where chunk.step >= UInt64(step) && chunk.chunkIndex == 0:
-                        assembly = StateReceiver(step: Int(chunk.step), arena: replica.arena)
-                    case let .stateChunk(chunk) where chunk.step == UInt64(assembly?.step ?? -1):
+                    switch StateStreamFilter.decide(received.message.body, expecting: step,
+                                                    assembling: assembly?.step) {
+                    case let .start(streamStep):
+                        assembly = StateReceiver(step: streamStep, arena: replica.arena)
+                    case .accept:
                         break
-                    case let .stateDone(done) where done.step == UInt64(assembly?.step ?? -1):
-                        break
-                    default:
-                        continue   // not the stream being assembled
+                    case .skip:
+                        continue
                     }
+                    deadline = ContinuousClock.now + timeout
                     guard let current = assembly else { continue }
                     if let state = try current.accept(received.message) {
                         return results.post(.stateReceived(step: state.step, sha256: state.sha256Digest()))
