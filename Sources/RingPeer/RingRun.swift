@@ -31,7 +31,13 @@ func runRank(_ arguments: PeerArguments) -> Int32 {
             let nextEndpoint = arguments.endpoints[(arguments.rank + 1) % arguments.size]
             let push = try ZMQTransport(context: context, role: .push(connect: nextEndpoint),
                                         options: transportOptions)
-            next = arguments.dieAfterChunks.map { DyingTransport(push, afterChunks: $0) } ?? push
+            next = arguments.dieAfterChunks.map { chunks in
+                var remaining = chunks
+                return TripwireTransport(push, trips: { _, _ in remaining -= 1; return remaining <= 0 }) {
+                    FileHandle.standardError.write(Data("[ring] dying now (SIGKILL)\n".utf8))
+                    kill(getpid(), SIGKILL)
+                }
+            } ?? push
         }
         defer { next?.close(); previous?.close() }
         return try withExtendedLifetime((next, previous)) {

@@ -110,21 +110,6 @@ final class NetCluster {
     }
 }
 
-/// Reference states by step count (the single-process trainer, computed once per test process).
-enum References {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [Int: String] = [:]
-
-    static func hash(steps: Int) throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let known = cache[steps] { return known }
-        let value = try TestCluster.referenceHash(steps: steps, checkpointEvery: 4)
-        cache[steps] = value
-        return value
-    }
-}
-
 /// One row of the reliability report (printed with a `[reliability]` prefix; scripts/reliability collects them).
 func reportRow(_ scenario: String, trials: Int, passed: Int, detection: String, slowdown: String) {
     print("[reliability] | \(scenario) | \(trials) | \(passed) | \(detection) | \(slowdown) |")

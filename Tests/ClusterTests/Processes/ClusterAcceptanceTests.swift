@@ -11,7 +11,7 @@ import Training
 struct ClusterAcceptanceTests {
     static let steps = 16
     static let checkpointEvery = 4
-    static let reference = Result { try TestCluster.referenceHash(steps: steps, checkpointEvery: checkpointEvery) }
+    static var reference: String { get throws { try References.hash(steps: steps) } }
 
     /// Waits for the coordinator to finish and checks the outcome every test shares.
     func expectFinishedExactly(_ cluster: TestCluster, _ coordinator: ClusterProcess,
@@ -20,7 +20,7 @@ struct ClusterAcceptanceTests {
         #expect(status == 0, "coordinator exit \(status.map(String.init) ?? "killed")\n\(cluster.logs)",
                 sourceLocation: sourceLocation)
         let final = try cluster.stateHash(step: Self.steps)
-        #expect(final == (try Self.reference.get()), "final state differs from the 1-process run\n\(cluster.logs)",
+        #expect(final == (try Self.reference), "final state differs from the 1-process run\n\(cluster.logs)",
                 sourceLocation: sourceLocation)
         expectEverySampleOnce(cluster.metrics, steps: Self.steps, shards: cluster.config.virtualShards,
                               batchSize: cluster.config.batchSize, sourceLocation: sourceLocation)
@@ -210,7 +210,7 @@ struct ClusterAcceptanceTests {
         let resumed = try ClusterProcess("resumed", arguments: arguments + ["--workers", "1", "--resume"],
                                          logURL: cluster.root.appendingPathComponent("resumed.log"))
         #expect(resumed.waitForExit(limit: .seconds(120)) == 0, "\(resumed.log)")
-        #expect(try cluster.stateHash(step: Self.steps) == (try Self.reference.get()), "\(resumed.log)")
+        #expect(try cluster.stateHash(step: Self.steps) == (try Self.reference), "\(resumed.log)")
         expectEverySampleOnce(cluster.metrics, steps: Self.steps, shards: cluster.config.virtualShards,
                               batchSize: cluster.config.batchSize)
         let logFolder = cluster.runDirectory.appendingPathComponent("logs")

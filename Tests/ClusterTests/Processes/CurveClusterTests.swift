@@ -31,7 +31,7 @@ struct CurveClusterTests {
         try worker("w3")
         let status = coordinator.waitForExit(limit: .seconds(120))
         #expect(status == 0, "\(cluster.logs)")
-        #expect(try cluster.stateHash(step: steps) == (try ClusterAcceptanceTests.reference.get()), "\(cluster.logs)")
+        #expect(try cluster.stateHash(step: steps) == (try ClusterAcceptanceTests.reference), "\(cluster.logs)")
         expectEverySampleOnce(cluster.metrics, steps: steps, shards: cluster.config.virtualShards,
                               batchSize: cluster.config.batchSize)
         #expect(coordinator.log.contains("streams the state of step"), "w3 joined through a CURVE transfer")

@@ -141,13 +141,29 @@ final class TestCluster {
 
     /// The state hash after `steps` steps of the single-process trainer: the result every distributed run
     /// of the same config must reproduce bit for bit (SYSTEM.md §4).
-    static func referenceHash(steps: Int, checkpointEvery: Int) throws -> String {
+    /// (Checkpoints do not change the state, so the reference writes only the final one.)
+    static func referenceHash(steps: Int) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmae-ref-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let trainer = try Trainer(config: config(scene: try scene(), steps: steps, checkpointEvery: checkpointEvery),
+        let trainer = try Trainer(config: config(scene: try scene(), steps: steps, checkpointEvery: 0),
                                   runDirectory: folder, log: { _ in })
         try trainer.run()
         return trainer.state.sha256()
+    }
+}
+
+/// Reference states by step count (the single-process trainer, computed once per test process).
+enum References {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [Int: String] = [:]
+
+    static func hash(steps: Int) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = cache[steps] { return known }
+        let value = try TestCluster.referenceHash(steps: steps)
+        cache[steps] = value
+        return value
     }
 }
 

@@ -90,13 +90,8 @@ extension CoordinatorShell {
         let (context, runID, log, connection) = (context!, runID, options.log, security)
         background.submit {
             do {
-                var settings = TransportOptions(expectedRunID: runID, security: connection, log: log)
-                settings.heartbeat = nil
-                settings.linger = .seconds(30)   // the last chunks must reach the joiner after close
-                let push = try ZMQTransport(context: context, role: .push(connect: endpoint), options: settings)
-                defer { push.close() }
-                try StateSender.send(state.state, over: push, runID: runID, epoch: 0, chunkBytes: 4 << 20,
-                                     timeout: .seconds(30))
+                try StateSender.push(state.state, to: endpoint, context: context, security: connection, runID: runID,
+                                     chunkBytes: 4 << 20, timeout: .seconds(30), log: log)
                 log("[coordinator] streamed the checkpointed state of step \(step) to joiner \(joiner)")
             } catch {
                 log("[coordinator] could not stream the state of step \(step) to joiner \(joiner): \(error)")

@@ -33,7 +33,7 @@ final class ProgressReporter {
         let now = ContinuousClock.now
         let duration = now - lastCommit
         lastCommit = now
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = milliseconds(duration) / 1000
         secondsPerStep = secondsPerStep.map { 0.8 * $0 + 0.2 * seconds } ?? seconds
         losses.append((Double(summary.step), summary.loss, summary.weightedLoss))
         func byWorker<V>(_ values: [UInt32: V]) -> [String: V] {

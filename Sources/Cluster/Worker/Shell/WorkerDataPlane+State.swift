@@ -15,7 +15,7 @@ extension WorkerDataPlane {
     func receiveState(step: Int, timeout: Duration) {
         let generation = stateWaits.current
         thread.submit { [self] in
-            guard let replica, let receiver = receiverTransport else {
+            guard let replica, let receiver else {
                 return results.post(.stateRefused(step: step, reason: "no replica to receive into"))
             }
             var assembly: StateReceiver?
@@ -54,22 +54,17 @@ extension WorkerDataPlane {
     }
 
     /// Streams the replica's state after `request.step` steps to the joiner's ring receiver.
-    func sendState(_ request: StateTransferRequest, epoch: UInt64, runID: RunID, timeout: Duration) {
+    func sendState(_ request: StateTransferRequest, runID: RunID, timeout: Duration) {
         thread.submit { [self] in
             let step = Int(request.step)
             guard let replica else { return results.post(.stateSendFailed(step: step, reason: "no replica")) }
             do {
-                let security = try dataSecurity.connection(to: request.joinerPublicKey)
-                var settings = TransportOptions(expectedRunID: runID, security: security, log: log)
-                settings.heartbeat = nil
-                settings.linger = timeout   // the last chunks must reach the joiner after close
-                var push: Transport = try ZMQTransport(context: zmqContext,
-                                                       role: .push(connect: request.joinerEndpoint), options: settings)
-                if let fault, fault.phase == .transfer { push = FaultyTransport(push, step: step, fault: fault) }
-                defer { push.close() }
-                let chunkBytes = Int(clamping: max(request.chunkBytes, 1))
-                let digest = try StateSender.send(replica.state(afterSteps: step), over: push, runID: runID,
-                                                  epoch: epoch, chunkBytes: chunkBytes, timeout: timeout)
+                let fault = self.fault
+                let digest = try StateSender.push(
+                    replica.state(afterSteps: step), to: request.joinerEndpoint, context: zmqContext,
+                    security: try dataSecurity.connection(to: request.joinerPublicKey), runID: runID,
+                    chunkBytes: Int(clamping: max(request.chunkBytes, 1)), timeout: timeout, log: log,
+                    arm: { fault?.phase == .transfer ? fault!.armed($0) : $0 })
                 let total = StateImage(layout: replica.arena.layout).byteCount
                 results.post(.stateSent(StateDone(step: request.step, totalBytes: UInt64(total), sha256: digest)))
             } catch {

@@ -31,7 +31,8 @@ final class WorkerDataPlane: @unchecked Sendable {
     let stateWaits = StateWaitGeneration()
     let zmqContext: ZMQContext
     private let options: WorkerOptions
-    private var receiver: ZMQTransport?
+    /// The ring receiver (PULL at the data endpoint); used on the compute thread only.
+    private(set) var receiver: ZMQTransport?
     private var next: (endpoint: String, transport: Transport)?
     /// The replica of the welcomed run; set on the compute thread, read by both (hence the lock).
     var replica: Replica? {
@@ -79,7 +80,6 @@ final class WorkerDataPlane: @unchecked Sendable {
         return "tcp://\(host)\(rest[colon...])"
     }
 
-    var receiverTransport: Transport? { receiver }
     /// The ring receiver's counters (safe to read from any thread).
     var receiverCounters: TransportCounters? { receiver?.counters }
     var dataSecurity: DataPlaneSecurity { options.dataSecurity }
@@ -175,9 +175,7 @@ final class WorkerDataPlane: @unchecked Sendable {
             settings.heartbeat = nil
             var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: nextEndpoint),
                                                    options: settings)
-            if let fault = options.fault, fault.phase == .reduce || fault.phase == .gather {
-                push = FaultyTransport(push, step: fault.step, fault: fault)
-            }
+            if let fault = options.fault, fault.phase == .reduce || fault.phase == .gather { push = fault.armed(push) }
             next = (nextEndpoint, push)
         }
         let ringOptions = RingOptions(runID: runID, membershipEpoch: epoch, chunkBytes: max(chunkBytes, 4),

@@ -1,5 +1,6 @@
 import Comm
 import Foundation
+import Wire
 
 // MARK: - How one worker process is set up
 
@@ -114,6 +115,20 @@ public struct WorkerFault: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(step):\(phase.rawValue)" }
+
+    /// `transport`, wired to die after the first message of this fault's kind in its step (a reduce-scatter
+    /// or all-gather chunk, a state chunk); other phases are checked at their place with `check`.
+    func armed(_ transport: Transport) -> Transport {
+        TripwireTransport(transport, trips: { envelope, body in
+            guard envelope.step == UInt64(step) else { return false }
+            return switch (phase, body) {
+            case let (.reduce, .ringChunkHeader(header)): header.phase == .reduceScatter
+            case let (.gather, .ringChunkHeader(header)): header.phase == .allGather
+            case (.transfer, .stateChunk), (.checkpoint, .stateChunk): true
+            default: false
+            }
+        }, action: { [self] in check(step: step, phase: phase) })
+    }
 
     /// Dies when `step` and `phase` are the injected ones.
     func check(step: Int, phase: Phase) {

@@ -151,7 +151,7 @@ public final class WorkerShell {
         case let .discardStep(step):
             options.log("[worker \(state.workerID)] discarding the gradient of step \(step)")
         case let .streamState(request):
-            dataPlane.sendState(request, epoch: 0, runID: runID, timeout: options.transferTimeout)
+            dataPlane.sendState(request, runID: runID, timeout: options.transferTimeout)
         case let .sendCheckpoint(request):
             uploadCheckpoint(request)
         case let .expectState(step):
@@ -217,9 +217,7 @@ public final class WorkerShell {
         do throws(TransportError) {
             let chunkBytes = Int(clamping: max(request.chunkBytes, 1))
             var link: Transport = control
-            if let fault = options.fault, fault.phase == .checkpoint {
-                link = FaultyTransport(control, step: fault.step, fault: fault)
-            }
+            if let fault = options.fault, fault.phase == .checkpoint { link = fault.armed(control) }
             try StateSender.send(replica.state(afterSteps: Int(request.step)), over: link, runID: runID, epoch: 0,
                                  chunkBytes: chunkBytes, timeout: options.transferTimeout)
         } catch {
