@@ -168,9 +168,11 @@ public final class WorkerShell {
         }
     }
 
-    private func send(_ body: Body, epoch: UInt64, step: UInt64) {
+    /// Sends `body` to the coordinator under our run id (`presenting` another: a Join, see `sendJoin`).
+    private func send(_ body: Body, epoch: UInt64, step: UInt64, presenting run: RunID? = nil) {
         sequence += 1
-        let envelope = Envelope(type: body.type, runID: runID, membershipEpoch: epoch, step: step, sequence: sequence)
+        let envelope = Envelope(type: body.type, runID: run ?? runID, membershipEpoch: epoch, step: step,
+                                sequence: sequence)
         do throws(TransportError) {
             try control.send(envelope, body: body, payload: [], to: nil, timeout: .seconds(1))
         } catch {
@@ -188,17 +190,10 @@ public final class WorkerShell {
             // Safe while a job may still run: jobs of abandoned attempts write gradients, never parameters.
             join.stateSHA256 = replica.state(afterSteps: state.committedSteps).sha256Digest()
         }
-        sequence += 1
-        do throws(TransportError) {
-            // The run id we know tells a coordinator whether the announced state is its run's. A coordinator of
-            // another run refuses that id, so after two unanswered Joins we present none (zero).
-            joinAttempts += 1
-            let presented = joinAttempts <= 2 ? runID : .zero
-            try control.send(Envelope(type: .join, runID: presented, sequence: sequence), body: .join(join),
-                             payload: [], to: nil, timeout: .seconds(1))
-        } catch {
-            options.log("[worker] could not send Join: \(error)")
-        }
+        // The run id we know tells a coordinator whether the announced state is its run's. A coordinator of
+        // another run refuses that id, so after two unanswered Joins we present none (zero).
+        joinAttempts += 1
+        send(.join(join), epoch: 0, step: 0, presenting: joinAttempts <= 2 ? runID : .zero)
     }
 
     /// Applies a committed update here, on the control thread, so the next plan (which may already be
