@@ -79,6 +79,7 @@ let package = Package(
         .library(name: "NeighborMAE", targets: ["NeighborMAE"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Comm", targets: ["Comm"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "neighbormae", targets: ["NeighborMAECLI"]),
         .executable(name: "neighbormae-bench", targets: ["NeighborMAEBench"]),
     ],
@@ -141,6 +142,14 @@ let package = Package(
                                                           "TrainingTestSupport"],
                     swiftSettings: numeric),
 
+        // MARK: Downstream use of a run: frozen-encoder features, linear probe / kNN, export for timm
+        .target(name: "Evaluation", dependencies: ["Training", "NeighborMAE", "EOData", "NN", "TensorCore"],
+                swiftSettings: numeric),
+        .testTarget(name: "EvaluationTests",
+                    dependencies: ["Evaluation", "Training", "NeighborMAE", "EOData", "NN", "TensorCore",
+                                   "TrainingTestSupport"],
+                    swiftSettings: numeric),
+
         // MARK: Coordinator and workers: pure state machines + thin shells
         .target(name: "Cluster",
                 dependencies: ["Training", "Comm", "Wire", "EOData", "NN", "NeighborMAE", "TensorCore",
@@ -154,7 +163,7 @@ let package = Package(
         // MARK: Command line
         .executableTarget(
             name: "NeighborMAECLI",
-            dependencies: ["Training", "Comm", "Cluster", "Wire", "EOData",
+            dependencies: ["Training", "Comm", "Cluster", "Wire", "EOData", "Evaluation",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numeric),
 
