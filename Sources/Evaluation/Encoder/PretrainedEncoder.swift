@@ -26,25 +26,30 @@ public struct PretrainedEncoder: Sendable {
     public static func load(from path: URL, stats: ChannelStats? = nil,
                             log: (String) -> Void = { _ in }) throws -> PretrainedEncoder {
         let manager = FileManager.default
-        let checkpointDirectory: URL
-        let loaded: (url: URL, manifest: CheckpointManifest, arena: ParameterArena)
+        let candidates: [URL]
         if manager.fileExists(atPath: path.appendingPathComponent(CheckpointStore.manifestFile).path) {
-            checkpointDirectory = path.resolvingSymlinksInPath()
-            let manifest = try CheckpointStore.verify(checkpointDirectory)
-            let arena = ParameterArena(layout: NeighborMAEModel(config: manifest.config.model).layout, seed: 0)
-            try CheckpointStore.load(checkpointDirectory, into: arena)
-            loaded = (checkpointDirectory, manifest, arena)
+            candidates = [path.resolvingSymlinksInPath()]             // exactly this one: no fallback
         } else {
             let store = manager.fileExists(atPath: path.appendingPathComponent("checkpoints").path)
                 ? path.appendingPathComponent("checkpoints") : path
-            guard let newest = CheckpointStore(directory: store).checkpointDirectories().first else {
-                throw EvaluationError.noCheckpoint(path.path)
-            }
-            let manifest = try CheckpointStore.verify(newest)
-            let arena = ParameterArena(layout: NeighborMAEModel(config: manifest.config.model).layout, seed: 0)
-            let found = try CheckpointStore(directory: store).loadNewestValid(into: arena, log: log)
-            loaded = (found.url, found.manifest, arena)
+            candidates = CheckpointStore(directory: store).checkpointDirectories()
         }
+        guard !candidates.isEmpty else { throw EvaluationError.noCheckpoint(path.path) }
+        var loaded: (url: URL, manifest: CheckpointManifest, arena: ParameterArena)?
+        for (index, url) in candidates.enumerated() {
+            do {
+                // The manifest's model config gives the layout to load into.
+                let manifest = try CheckpointStore.verify(url)
+                let arena = ParameterArena(layout: NeighborMAEModel(config: manifest.config.model).layout, seed: 0)
+                try CheckpointStore.load(url, into: arena)
+                loaded = (url, manifest, arena)
+                break
+            } catch {
+                if index == candidates.count - 1 { throw error }
+                log("\(error); falling back to the previous checkpoint")
+            }
+        }
+        guard let loaded else { throw EvaluationError.noCheckpoint(path.path) }
         let config = loaded.manifest.config
         return PretrainedEncoder(config: config, model: NeighborMAEModel(config: config.model), arena: loaded.arena,
                                  stats: try stats ?? trainingStats(config), step: loaded.manifest.step,
