@@ -61,14 +61,7 @@ struct ProbeCommand: ParsableCommand {
     }
 
     func run() throws {
-        func say(_ line: String) { print("[probe] \(line)") }
-        do {
-            try probe(say)
-        } catch let error as EvaluationError {
-            throw ValidationError("\(error)")
-        } catch let error as EODataError {
-            throw ValidationError("\(error)")
-        }
+        try probe { print("[probe] \($0)") }
     }
 
     private func probe(_ say: (String) -> Void) throws {

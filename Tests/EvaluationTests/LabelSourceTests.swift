@@ -73,6 +73,19 @@ struct LabelFixture {
         #expect(tiles.skipped["less than 50 % valid label pixels"] == 1)
     }
 
+    @Test func majorityOnAContinuousRasterIsRefusedWithAHint() throws {
+        let fixture = try LabelFixture()
+        defer { fixture.remove() }
+        let path = try fixture.labels("float.tif", type: .float32) { column, _ in Float(column) + 0.5 }
+        do {
+            _ = try LabelRaster(path: path, rule: .majority).label(tileGrid(fixture.dataset, side: 16),
+                                                                   dataset: fixture.dataset)
+            Issue.record("majority accepted a Float32 raster")
+        } catch {
+            #expect("\(error)".contains("quantiles:N"), "\(error)")
+        }
+    }
+
     @Test func aLabelRasterInAnotherCRSIsRefused() throws {
         let fixture = try LabelFixture()
         defer { fixture.remove() }

@@ -12,6 +12,9 @@ public struct LabelRaster: Sendable {
     /// A tile needs at least this fraction of valid (non-nodata) label pixels.
     public let minimumValidFraction: Double
 
+    static let integerTypes: Set<String> = ["Byte", "Int8", "UInt16", "Int16", "UInt32", "Int32"]
+    static let maximumClasses = 64
+
     public init(path: String, rule: LabelRule, band: Int? = nil, minimumValidFraction: Double = 0.5) {
         self.path = path
         self.rule = rule
@@ -27,6 +30,13 @@ public struct LabelRaster: Sendable {
         let info = labels.info
         if let band, !(1...info.bandCount).contains(band) {
             throw EvaluationError.labels("\(path) has \(info.bandCount) band(s); --label-band \(band) does not exist")
+        }
+        if rule == .majority {
+            guard Self.integerTypes.contains(info.dataType), info.bandCount == 1 || band != nil else {
+                throw EvaluationError.labels("\(path) (\(info.bandCount) band(s) of \(info.dataType)) does not look like "
+                    + "a class raster; hint: --label-rule thresholds:T1,T2 or quantiles:N for continuous values, "
+                    + "--label-band N to take classes from one band")
+            }
         }
         var values: [Double] = [], kept: [(raster: Int, window: PixelWindow)] = []
         var skipped: [String: Int] = [:]
@@ -51,6 +61,10 @@ public struct LabelRaster: Sendable {
                                          + "(skipped: \(skipped)); hint: is the label raster aligned with the imagery?")
         }
         let (classes, names) = rule.classes(of: values)
+        guard names.count <= Self.maximumClasses else {
+            throw EvaluationError.labels("\(path) gives \(names.count) classes (at most \(Self.maximumClasses)); hint: "
+                                         + "for continuous values use --label-rule thresholds:T1,T2 or quantiles:N")
+        }
         let tiles = zip(kept, classes).map { LabelledTile(raster: $0.raster, window: $0.window, label: $1) }
         return LabelledTiles(tiles: tiles, classNames: names, skipped: skipped)
     }
