@@ -8,5 +8,5 @@ struct NeighborMAECommand: ParsableCommand {
         commandName: "neighbormae",
         abstract: "Self-supervised NeighborMAE pretraining on Earth-observation rasters.",
         subcommands: [TrainCommand.self, CoordinatorCommand.self, WorkerCommand.self, InspectCheckpointCommand.self,
-                      KeygenCommand.self])
+                      KeygenCommand.self, ExportCommand.self])
 }
