@@ -8,6 +8,5 @@ struct NeighborMAECommand: ParsableCommand {
         commandName: "neighbormae",
         abstract: "Self-supervised NeighborMAE pretraining on Earth-observation rasters.",
         subcommands: [TrainCommand.self, CoordinatorCommand.self, WorkerCommand.self, InspectCheckpointCommand.self,
-                      ProbeCommand.self,
-                      KeygenCommand.self])
+                      ProbeCommand.self, ExportCommand.self, KeygenCommand.self])
 }

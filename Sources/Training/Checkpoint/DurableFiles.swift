@@ -7,10 +7,11 @@ import Glibc
 
 /// File operations with explicit `fsync`, for state that must never be half-written (SYSTEM.md §6).
 /// A file written here is complete on disk when the call returns; a directory entry (create, rename)
-/// is durable once its parent directory has been synced.
-enum DurableFiles {
+/// is durable once its parent directory has been synced. Public for the other writers of durable
+/// folders (the timm export).
+public enum DurableFiles {
     /// Creates `url` (which must not exist), writes `data` and fsyncs it.
-    static func write(_ data: Data, to url: URL) throws(CheckpointError) {
+    public static func write(_ data: Data, to url: URL) throws(CheckpointError) {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io("create \(url.path)", errno: errno) }
         defer { close(fd) }
@@ -31,7 +32,7 @@ enum DurableFiles {
     }
 
     /// Fsyncs a directory, making the creations, renames and deletions inside it durable.
-    static func syncDirectory(_ url: URL) throws(CheckpointError) {
+    public static func syncDirectory(_ url: URL) throws(CheckpointError) {
         let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io("open directory \(url.path)", errno: errno) }
         defer { close(fd) }
@@ -39,19 +40,19 @@ enum DurableFiles {
     }
 
     /// Creates a directory (mode 0755) that must not exist yet.
-    static func makeDirectory(_ url: URL) throws(CheckpointError) {
+    public static func makeDirectory(_ url: URL) throws(CheckpointError) {
         guard mkdir(url.path, 0o755) == 0 else { throw .io("mkdir \(url.path)", errno: errno) }
     }
 
     /// Atomically renames `from` to `to` (same file system; replaces a file or symlink at `to`).
-    static func rename(_ from: URL, to: URL) throws(CheckpointError) {
+    public static func rename(_ from: URL, to: URL) throws(CheckpointError) {
         guard Glibc.rename(from.path, to.path) == 0 else {
             throw .io("rename \(from.path) -> \(to.path)", errno: errno)
         }
     }
 
     /// Points the symlink `link` at `target` (relative) atomically: a new link, then a rename over the old.
-    static func replaceSymlink(_ link: URL, target: String) throws(CheckpointError) {
+    public static func replaceSymlink(_ link: URL, target: String) throws(CheckpointError) {
         let temporary = link.deletingLastPathComponent().appendingPathComponent(".\(link.lastPathComponent).tmp")
         unlink(temporary.path)
         guard symlink(target, temporary.path) == 0 else { throw .io("symlink \(temporary.path)", errno: errno) }
