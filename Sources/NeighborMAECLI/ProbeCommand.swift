@@ -18,8 +18,8 @@ struct ProbeCommand: ParsableCommand {
             splits, so their numbers compare.
             """)
 
-    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A run directory, its checkpoints/ folder or a step folder "
-            + "(repeat to compare runs)."))
+    @Option(name: .customLong("checkpoint"),
+            help: "A run directory, its checkpoints/ folder or a step folder (repeat to compare runs).")
     var checkpoints: [String] = []
     @Flag(name: .customLong("random-init"), help: "Also probe the first run's network at initialisation (the floor).")
     var randomInit = false
@@ -27,13 +27,13 @@ struct ProbeCommand: ParsableCommand {
     var labels: String
     @Option(name: .customLong("label-rule"), help: "majority | thresholds:T1,T2,... | quantiles:N (label rasters).")
     var labelRule = "majority"
-    @Option(name: .customLong("label-band"), help: ArgumentHelp("Label raster band (1-based; default: band 1 for majority, the "
-            + "mean of all bands otherwise)."))
+    @Option(name: .customLong("label-band"),
+            help: "Label raster band (1-based; default: band 1 for majority, the mean of all bands otherwise).")
     var labelBand: Int?
     @Option(help: "Imagery to tile (default: the first run's training rasters).")
     var sources: [String] = []
-    @Option(name: .customLong("tile-window"), help: ArgumentHelp("Tile side in source pixels (default: half the run's site size, "
-            + "inside the training crops' range)."))
+    @Option(name: .customLong("tile-window"),
+            help: "Tile side in source pixels (default: half the run's site size, inside the training crops' range).")
     var tileWindow: Int?
     @Option(help: "Features: cls, mean (of the patch tokens) or both.")
     var pool = "cls"
@@ -55,7 +55,9 @@ struct ProbeCommand: ParsableCommand {
     func validate() throws {
         if checkpoints.isEmpty { throw ValidationError("give at least one --checkpoint") }
         if !(heldOut > 0 && heldOut < 1) { throw ValidationError("--held-out must be in (0, 1)") }
-        if repeats < 1 || neighbours < 1 || threads < 0 { throw ValidationError("--repeats, --neighbours >= 1, --threads >= 0") }
+        if repeats < 1 || neighbours < 1 || threads < 0 {
+            throw ValidationError("need --repeats >= 1, --neighbours >= 1, --threads >= 0")
+        }
         if let tileWindow, tileWindow < 1 { throw ValidationError("--tile-window must be >= 1") }
         if !["cls", "mean", "both"].contains(pool) { throw ValidationError("--pool must be cls, mean or both") }
     }
@@ -66,7 +68,11 @@ struct ProbeCommand: ParsableCommand {
 
     private func probe(_ say: (String) -> Void) throws {
         let override = try stats.map { path in
-            try ChannelStats(jsonData: Data(contentsOf: URL(fileURLWithPath: path)))
+            do {
+                return try ChannelStats(jsonData: Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw ValidationError("--stats \(path): not a channel-stats.json (\(error.localizedDescription))")
+            }
         }
         var encoders: [(kind: String, encoder: PretrainedEncoder)] = []
         for path in checkpoints {
@@ -87,7 +93,8 @@ struct ProbeCommand: ParsableCommand {
                                                                                         dataset: dataset)
         }
         let counts = zip(tiles.classNames, tiles.classCounts).map { "\($0) (\($1))" }.joined(separator: ", ")
-        say("\(tiles.tiles.count) labelled tiles" + (labels.lowercased().hasSuffix(".csv") ? "" : " of \(side)x\(side) source px")
+        let size = labels.lowercased().hasSuffix(".csv") ? "" : " of \(side)x\(side) source px"
+        say("\(tiles.tiles.count) labelled tiles\(size)"
             + " from \(dataset.rasters.count) raster(s); classes: \(counts)")
         for (reason, count) in tiles.skipped.sorted(by: { $0.key < $1.key }) { say("skipped \(count): \(reason)") }
 

@@ -123,9 +123,10 @@ struct LabelFixture {
             """
         let tiles = try LabelCSV.label(text: text, source: "t.csv", dataset: fixture.dataset)
         #expect(tiles.classNames == ["forest, dense", "water"])
-        #expect(tiles.tiles == [LabelledTile(raster: 0, window: PixelWindow(x: 0, y: 0, width: 16, height: 16), label: 1),
-                                LabelledTile(raster: 0, window: PixelWindow(x: 48, y: 16, width: 16, height: 16),
-                                             label: 0)])
+        #expect(tiles.tiles == [
+            LabelledTile(raster: 0, window: PixelWindow(x: 0, y: 0, width: 16, height: 16), label: 1),
+            LabelledTile(raster: 0, window: PixelWindow(x: 48, y: 16, width: 16, height: 16), label: 0),
+        ])
         #expect(tiles.skipped["box not inside any raster of the dataset"] == 1)
     }
 

@@ -10,7 +10,8 @@ import Testing
     static func images(count n: Int, config c: ModelConfig, seed: UInt64) -> Tensor {
         var stream = CounterRNG(seed: seed).stream(3)
         let total = n * c.channels * c.imageSize * c.imageSize
-        return Tensor(shape: [n, c.channels, c.imageSize, c.imageSize], values: (0..<total).map { _ in stream.nextNormal() })
+        return Tensor(shape: [n, c.channels, c.imageSize, c.imageSize],
+                      values: (0..<total).map { _ in stream.nextNormal() })
     }
 
     /// With K = 1 and nothing masked, the training forward's encoder sees exactly the single-image tokens
@@ -26,7 +27,8 @@ import Testing
         let n = 3, l = config.patchesPerImage
         let images = Self.images(count: n, config: config, seed: 2)
         let shuffle = (0..<n).flatMap { _ in (0..<l).map(Int32.init) }
-        let mask = MaskPlan(shuffle: shuffle, visibleCounts: Array(repeating: l, count: n), batchSize: n, config: config)
+        let mask = MaskPlan(shuffle: shuffle, visibleCounts: Array(repeating: l, count: n), batchSize: n,
+                            config: config)
         let batch = ModelBatch(images: images.reshaped([n, 1, config.channels, config.imageSize, config.imageSize]),
                                boxes: Tensor(zeros: [n, 1, 4]), mask: mask)
         let training = model.forward(batch, context).encoderOut.scalars

@@ -87,7 +87,9 @@ public struct PretrainedEncoder: Sendable {
         for start in stride(from: 0, to: n, by: batchSize) {
             let count = min(batchSize, n - start)
             let batch = Tensor(shape: [count, c.channels, c.imageSize, c.imageSize],
-                               values: images.withUnsafeBufferPointer { Array($0[(start * plane)..<((start + count) * plane)]) })
+                               values: images.withUnsafeBufferPointer {
+                                   Array($0[(start * plane)..<((start + count) * plane)])
+                               })
             let features = model.encodeSingleImages(batch, context)
             features.withUnsafeBufferPointer { source in
                 out.withUnsafeMutableBufferPointer { target in

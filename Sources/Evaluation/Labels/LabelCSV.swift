@@ -27,7 +27,8 @@ public enum LabelCSV {
         let header = fields(lines.removeFirst().text).map { $0.lowercased() }
         let position = try columns.map { name in
             guard let index = header.firstIndex(of: name) else {
-                throw EvaluationError.labels("\(source): the header needs the columns \(columns.joined(separator: ",")); "
+                throw EvaluationError.labels("\(source): the header needs the columns "
+                                             + "\(columns.joined(separator: ",")); "
                                              + "found \(header.joined(separator: ","))")
             }
             return index
@@ -37,7 +38,8 @@ public enum LabelCSV {
         for line in lines {
             let values = fields(line.text)
             guard values.count >= header.count else {
-                throw EvaluationError.labels("\(source):\(line.number): \(values.count) fields, the header has \(header.count)")
+                throw EvaluationError.labels("\(source):\(line.number): \(values.count) fields, "
+                                             + "the header has \(header.count)")
             }
             let numbers = position.prefix(4).map { Double(values[$0]) }
             guard numbers.allSatisfy({ $0 != nil && $0!.isFinite }) else {
@@ -62,8 +64,8 @@ public enum LabelCSV {
         }
         let names = Array(Set(rows.map(\.label))).sorted()
         let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
-        return LabelledTiles(tiles: rows.map { LabelledTile(raster: $0.raster, window: $0.window, label: index[$0.label]!) },
-                             classNames: names, skipped: skipped)
+        let tiles = rows.map { LabelledTile(raster: $0.raster, window: $0.window, label: index[$0.label]!) }
+        return LabelledTiles(tiles: tiles, classNames: names, skipped: skipped)
     }
 
     /// The first raster whose pixels contain `box`, and the box as a window of it.

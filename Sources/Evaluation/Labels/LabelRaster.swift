@@ -33,8 +33,8 @@ public struct LabelRaster: Sendable {
         }
         if rule == .majority {
             guard Self.integerTypes.contains(info.dataType), info.bandCount == 1 || band != nil else {
-                throw EvaluationError.labels("\(path) (\(info.bandCount) band(s) of \(info.dataType)) does not look like "
-                    + "a class raster; hint: --label-rule thresholds:T1,T2 or quantiles:N for continuous values, "
+                throw EvaluationError.labels("\(path) (\(info.bandCount) band(s) of \(info.dataType)) does not look "
+                    + "like a class raster; hint: --label-rule thresholds:T1,T2 or quantiles:N for continuous values, "
                     + "--label-band N to take classes from one band")
             }
         }
@@ -104,7 +104,11 @@ public struct LabelRaster: Sendable {
             }
             guard ok else { continue }
             valid += 1
-            if rule == .majority { counts[total.rounded(), default: 0] += 1 } else { sum += total / Double(bands.count) }
+            if rule == .majority {
+                counts[total.rounded(), default: 0] += 1
+            } else {
+                sum += total / Double(bands.count)
+            }
         }
         guard valid > 0, Double(valid) >= minimumValidFraction * Double(plane) else { return nil }
         if rule == .majority {

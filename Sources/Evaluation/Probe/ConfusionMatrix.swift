@@ -39,7 +39,9 @@ public struct ConfusionMatrix: Codable, Sendable, Equatable {
     public func table(classNames: [String]) -> String {
         let width = max(8, (classNames.map(\.count).max() ?? 0) + 2)
         let corner = "true \\ predicted", first = max(corner.count, width)
-        func pad(_ text: String, _ side: Int) -> String { String(repeating: " ", count: max(0, side - text.count)) + text }
+        func pad(_ text: String, _ side: Int) -> String {
+            String(repeating: " ", count: max(0, side - text.count)) + text
+        }
         var lines = [pad(corner, first) + classNames.map { pad($0, width) }.joined()]
         for (t, row) in counts.enumerated() {
             lines.append(pad(classNames[t], first) + row.map { pad(String($0), width) }.joined())

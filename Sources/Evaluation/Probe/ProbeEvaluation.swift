@@ -38,7 +38,8 @@ public struct ProbeScores: Sendable {
 /// Linear probe and kNN on frozen features with a held-out split.
 public enum ProbeEvaluation {
     /// features: one row per tile ([N][D]); labels in 0..<classes.
-    public static func run(features: [[Double]], labels: [Int], classes: Int, options: ProbeOptions) throws -> ProbeScores {
+    public static func run(features: [[Double]], labels: [Int], classes: Int,
+                           options: ProbeOptions) throws -> ProbeScores {
         let counts = (0..<classes).map { c in labels.filter { $0 == c }.count }
         guard counts.filter({ $0 >= 2 }).count >= 2 else {
             throw EvaluationError.tooFewTiles("tiles per class \(counts); the probe needs two classes with at "

@@ -64,12 +64,15 @@ public enum ProbeStudy {
         for entry in entries {
             lines.append("")
             lines.append("== \(entry.kind): \(entry.origin) (step \(entry.step), \(entry.pooling) token)")
-            lines.append("linear probe   accuracy \(score(entry.linearAccuracy))  balanced "
+            func label(_ text: String) -> String { text.padding(toLength: 16, withPad: " ", startingAt: 0) }
+            lines.append(label("linear probe") + "accuracy \(score(entry.linearAccuracy))  balanced "
                          + String(format: "%.3f", entry.linearBalancedAccuracy)
-                         + "  (λ per split: \(entry.regularization.map { String(format: "%g", $0) }.joined(separator: ", ")))")
-            lines.append("kNN (k = \(options.neighbours))    accuracy \(score(entry.nearestNeighbourAccuracy))  balanced "
+                         + "  (λ per split: "
+                         + entry.regularization.map { String(format: "%g", $0) }.joined(separator: ", ") + ")")
+            lines.append(label("kNN (k = \(options.neighbours))")
+                         + "accuracy \(score(entry.nearestNeighbourAccuracy))  balanced "
                          + String(format: "%.3f", entry.nearestNeighbourBalancedAccuracy))
-            lines.append("majority class accuracy \(score(entry.majorityClassAccuracy))")
+            lines.append(label("majority class") + "accuracy \(score(entry.majorityClassAccuracy))")
             lines.append("linear probe confusion, held-out tiles of all \(options.repeats) splits:")
             lines.append(entry.linearConfusion.table(classNames: classNames))
             lines.append("kNN confusion:")
@@ -78,7 +81,9 @@ public enum ProbeStudy {
         lines.append("")
         lines.append("== summary (held-out accuracy, mean ± std over \(options.repeats) splits)")
         let nameWidth = max(12, entries.map(\.kind.count).max() ?? 0)
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        func pad(_ text: String, _ width: Int) -> String {
+            text + String(repeating: " ", count: max(0, width - text.count))
+        }
         lines.append(pad("encoder", nameWidth) + "  " + pad("step", 6) + pad("pool", 6) + pad("linear", 17)
                      + pad("kNN", 17) + "majority class")
         for entry in entries {

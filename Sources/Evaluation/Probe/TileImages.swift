@@ -17,7 +17,8 @@ public func tileImages(_ tiles: [LabelledTile], dataset: RasterDataset, tileSize
     try images.withUnsafeMutableBufferPointer { (pixels) throws in
         for (n, tile) in tiles.enumerated() {
             let raster = try readers.raster(tile.raster)
-            let slot = UnsafeMutableBufferPointer(rebasing: pixels[(n * channels * plane)..<((n + 1) * channels * plane)])
+            let size = channels * plane
+            let slot = UnsafeMutableBufferPointer(rebasing: pixels[(n * size)..<((n + 1) * size)])
             try raster.read(window: tile.window, outputWidth: tileSize, outputHeight: tileSize, resampling: resampling,
                             into: slot)
             for c in 0..<channels {
