@@ -61,4 +61,20 @@ import TrainingTestSupport
         #expect(lines.count == 1 && lines[0].contains("step-0000003"))
         #expect(throws: CheckpointError.self) { try PretrainedEncoder.load(from: newest) }
     }
+
+    /// A manifest is input from disk: an impossible model shape in it is an error, not a trap.
+    @Test func aManifestWithAnImpossibleModelIsRefused() throws {
+        let (folder, run, _) = try Self.trainedRun()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = run.appendingPathComponent("checkpoints/step-0000003")
+        let manifestURL = checkpoint.appendingPathComponent(CheckpointStore.manifestFile)
+        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as! [String: Any]
+        var config = manifest["config"] as! [String: Any]
+        var model = config["model"] as! [String: Any]
+        model["encoderHeads"] = 0
+        config["model"] = model
+        manifest["config"] = config
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        #expect(throws: TrainingConfigError.self) { try PretrainedEncoder.load(from: checkpoint) }
+    }
 }

@@ -38,8 +38,10 @@ public struct PretrainedEncoder: Sendable {
         var loaded: (url: URL, manifest: CheckpointManifest, arena: ParameterArena)?
         for (index, url) in candidates.enumerated() {
             do {
-                // The manifest's model config gives the layout to load into.
+                // The manifest's model config gives the layout to load into; validated first, since a
+                // manifest is input from disk and an impossible shape would trap in the model's init.
                 let manifest = try CheckpointStore.verify(url)
+                try manifest.config.validate()
                 let arena = ParameterArena(layout: NeighborMAEModel(config: manifest.config.model).layout, seed: 0)
                 try CheckpointStore.load(url, into: arena)
                 loaded = (url, manifest, arena)
