@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import Training
-import TrainingTestSupport
 
 /// `neighbormae probe` and `neighbormae export` as real processes on a tiny trained run: the wiring from
 /// flags to files and exit codes, and that bad input ends with a clear message and touches nothing.
@@ -27,20 +26,10 @@ import TrainingTestSupport
         return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
-    static func trainedRun() throws -> (folder: URL, run: URL, scene: String) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("commands-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let scene = try SyntheticScene.write(in: folder)
-        var config = TinyRun.config(scene: scene, steps: 2)
-        config.pictureEvery = 0
-        let run = folder.appendingPathComponent("run")
-        try Trainer(config: config, runDirectory: run, log: { _ in }).run()
-        return (folder, run, scene)
-    }
-
     @Test func exportWritesTheFolderAndRefusesToOverwriteIt() throws {
-        let (folder, run, _) = try Self.trainedRun()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let trained = try TrainedTinyRun(steps: 2)
+        defer { trained.remove() }
+        let (folder, run) = (trained.folder, trained.run)
         let out = folder.appendingPathComponent("timm")
         let first = try Self.run(["export", "--checkpoint", run.path, "--out", out.path, "--reference-tiles", "4"],
                                  in: folder)
@@ -60,8 +49,9 @@ import TrainingTestSupport
     }
 
     @Test func probeReportsAndWritesJSON() throws {
-        let (folder, run, scene) = try Self.trainedRun()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let trained = try TrainedTinyRun(steps: 2)
+        defer { trained.remove() }
+        let (folder, run, scene) = (trained.folder, trained.run, trained.scene)
         let json = folder.appendingPathComponent("probe.json")
         let result = try Self.run(["probe", "--checkpoint", run.path, "--random-init", "--labels", scene,
                                    "--label-rule", "quantiles:2", "--label-band", "1", "--tile-window", "16",
@@ -76,8 +66,9 @@ import TrainingTestSupport
     }
 
     @Test func badProbeInputEndsWithAClearMessage() throws {
-        let (folder, run, scene) = try Self.trainedRun()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let trained = try TrainedTinyRun(steps: 2)
+        defer { trained.remove() }
+        let (folder, run, scene) = (trained.folder, trained.run, trained.scene)
         let cases: [([String], String)] = [
             (["--labels", scene, "--label-rule", "median"], "unknown rule"),
             (["--labels", folder.appendingPathComponent("missing.tif").path], "missing.tif"),

@@ -3,36 +3,24 @@ import Evaluation
 import Foundation
 import Testing
 import Training
-import TrainingTestSupport
 
 /// End to end on the synthetic scene: a tiny run trains 3 steps (a checkpoint after each), its encoder and
 /// a random initialisation are probed on labels made from the scene itself (band 1 brightness halves).
 @Suite(.serialized) struct ProbeStudyTests {
-    static func trainedRun() throws -> (folder: URL, run: URL, scene: String) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let scene = try SyntheticScene.write(in: folder)
-        var config = TinyRun.config(scene: scene, steps: 3)
-        config.checkpointEvery = 1
-        config.pictureEvery = 0
-        let run = folder.appendingPathComponent("run")
-        try Trainer(config: config, runDirectory: run, log: { _ in }).run()
-        return (folder, run, scene)
-    }
-
     @Test func probesTrainedAndRandomEncodersOnTheSameSplits() throws {
-        let (folder, run, scene) = try Self.trainedRun()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let trained = try PretrainedEncoder.load(from: run)
-        #expect(trained.step == 3)
+        let trained = try TrainedTinyRun(steps: 3, checkpointEvery: 1)
+        defer { trained.remove() }
+        let (run, scene) = (trained.run, trained.scene)
+        let encoder = try PretrainedEncoder.load(from: run)
+        #expect(encoder.step == 3)
         let dataset = try RasterDataset(sources: [scene])
         let tiles = try LabelRaster(path: scene, rule: .quantiles(2), band: 1).label(tileGrid(dataset, side: 16),
                                                                                    dataset: dataset)
         #expect(tiles.tiles.count == 16 * 12 && tiles.classCounts == [96, 96])
         var options = ProbeOptions()
         options.repeats = 3
-        let entries = try ProbeStudy.run(encoders: [("NeighborMAE", trained),
-                                                    ("random init", .randomlyInitialised(like: trained))],
+        let entries = try ProbeStudy.run(encoders: [("NeighborMAE", encoder),
+                                                    ("random init", .randomlyInitialised(like: encoder))],
                                          tiles: tiles, dataset: dataset, poolings: [.mean], options: options)
         #expect(entries.map(\.kind) == ["NeighborMAE", "random init"])
         for entry in entries {
@@ -48,8 +36,9 @@ import TrainingTestSupport
     }
 
     @Test func aCorruptNewestCheckpointFallsBackAndAnExplicitOneIsRefused() throws {
-        let (folder, run, _) = try Self.trainedRun()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let trained = try TrainedTinyRun(steps: 3, checkpointEvery: 1)
+        defer { trained.remove() }
+        let run = trained.run
         let newest = run.appendingPathComponent("checkpoints/step-0000003")
         let weights = newest.appendingPathComponent(CheckpointStore.modelFile)
         var bytes = try Data(contentsOf: weights)
@@ -64,8 +53,9 @@ import TrainingTestSupport
 
     /// A manifest is input from disk: an impossible model shape in it is an error, not a trap.
     @Test func aManifestWithAnImpossibleModelIsRefused() throws {
-        let (folder, run, _) = try Self.trainedRun()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let trained = try TrainedTinyRun(steps: 3, checkpointEvery: 1)
+        defer { trained.remove() }
+        let run = trained.run
         let checkpoint = run.appendingPathComponent("checkpoints/step-0000003")
         let manifestURL = checkpoint.appendingPathComponent(CheckpointStore.manifestFile)
         var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as! [String: Any]
