@@ -42,12 +42,16 @@ extension SafeTensors {
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
         out.append(contentsOf: headerBytes)
         for item in items {
-            item.values.withUnsafeBufferPointer { buffer in
-                for value in buffer {
-                    var bits = value.bitPattern.littleEndian
-                    withUnsafeBytes(of: &bits) { out.append(contentsOf: $0) }
-                }
+            #if _endian(little)
+            // Float32 in memory is already the file's little-endian layout: one bulk copy per tensor
+            // (a per-float append costs seconds for a ViT-L sized state).
+            item.values.withUnsafeBytes { out.append(contentsOf: $0) }
+            #else
+            for value in item.values {
+                var bits = value.bitPattern.littleEndian
+                withUnsafeBytes(of: &bits) { out.append(contentsOf: $0) }
             }
+            #endif
         }
         return out
     }
