@@ -1,5 +1,4 @@
 import ArgumentParser
-import EOData
 import Evaluation
 import Foundation
 
@@ -40,7 +39,8 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let output = URL(fileURLWithPath: out)
         try ExportDirectory.checkWritable(output, force: force)        // before the slow part
-        let encoder = try PretrainedEncoder.load(from: URL(fileURLWithPath: checkpoint), stats: try loadStats(),
+        let saved = try stats.map(PretrainedEncoder.statistics(file:))
+        let encoder = try PretrainedEncoder.load(from: URL(fileURLWithPath: checkpoint), stats: saved,
                                                  log: { print("[export] \($0)") })
         print("[export] \(encoder.origin), step \(encoder.step)")
         let reference = referenceTiles == 0 ? nil
@@ -53,15 +53,6 @@ struct ExportCommand: ParsableCommand {
         if report.referenceTiles > 0 {
             print("[export] \(EncoderExport.referenceFile): \(report.referenceTiles) tiles with our features; "
                   + "check with scripts/check-export \(output.path)")
-        }
-    }
-
-    private func loadStats() throws -> ChannelStats? {
-        guard let stats else { return nil }
-        do {
-            return try ChannelStats(jsonData: Data(contentsOf: URL(fileURLWithPath: stats)))
-        } catch {
-            throw ExportError.statistics("cannot read \(stats): \(error.localizedDescription)")
         }
     }
 }

@@ -40,15 +40,9 @@ struct InspectCheckpointCommand: ParsableCommand {
         print("verify      ok")
     }
 
-    /// A checkpoint directory itself, or the newest `step-*` under `checkpoints/`.
+    /// A checkpoint directory itself, or the newest `step-*` of a run or checkpoints directory.
     private func resolve(_ url: URL) throws -> URL {
-        let files = FileManager.default
-        if files.fileExists(atPath: url.appendingPathComponent(CheckpointStore.manifestFile).path)
-            || url.lastPathComponent.hasPrefix("step-") {
-            return url
-        }
-        let directory = url.lastPathComponent == "checkpoints" ? url : url.appendingPathComponent("checkpoints")
-        guard let newest = CheckpointStore(directory: directory).checkpointDirectories().first else {
+        guard let newest = CheckpointStore.checkpoints(under: url).first else {
             throw ValidationError("no checkpoint under \(url.path) "
                                   + "(hint: give a run directory or a step-NNNNNNN folder)")
         }

@@ -67,13 +67,7 @@ struct ProbeCommand: ParsableCommand {
     }
 
     private func probe(_ say: (String) -> Void) throws {
-        let override = try stats.map { path in
-            do {
-                return try ChannelStats(jsonData: Data(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                throw ValidationError("--stats \(path): not a channel-stats.json (\(error.localizedDescription))")
-            }
-        }
+        let override = try stats.map(PretrainedEncoder.statistics(file:))
         var encoders: [(kind: String, encoder: PretrainedEncoder)] = []
         for path in checkpoints {
             let encoder = try PretrainedEncoder.load(from: URL(fileURLWithPath: path), stats: override) { say($0) }

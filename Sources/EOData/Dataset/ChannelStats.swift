@@ -59,6 +59,31 @@ public struct ChannelStats: Codable, Equatable, Sendable {
         self.init(mean: mean, std: std, pixelCount: counts, windowCount: windowBudget)
     }
 
+    /// (x − mean_c) / std_c in place over a tile [C, plane]; nodata pixels (the band's nodata value, or
+    /// NaN) become 0, the channel mean. The one normalisation of training crops and probe tiles alike.
+    public func normalise(_ tile: UnsafeMutableBufferPointer<Float>, nodata: [Double?]) {
+        let channels = mean.count, plane = tile.count / max(1, channels)
+        precondition(tile.count == channels * plane && nodata.count == channels,
+                     "ChannelStats.normalise: \(tile.count) values, \(nodata.count) nodata entries for "
+                        + "\(channels) channels")
+        for c in 0..<channels {
+            let mean = Float(self.mean[c]), scale = Float(1 / std[c])
+            let base = c * plane
+            if let value = nodata[c] {
+                let marker = Float(value)
+                for p in base..<(base + plane) {
+                    let x = tile[p]
+                    tile[p] = (x.isNaN || x == marker) ? 0 : (x - mean) * scale
+                }
+            } else {
+                for p in base..<(base + plane) {
+                    let x = tile[p]
+                    tile[p] = x.isNaN ? 0 : (x - mean) * scale
+                }
+            }
+        }
+    }
+
     /// Pretty-printed JSON (sorted keys), for the run directory.
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()

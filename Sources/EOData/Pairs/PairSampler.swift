@@ -104,7 +104,7 @@ public final class PairSampler: Sendable {
             let tile = UnsafeMutableBufferPointer(rebasing: output[(k * plane)..<((k + 1) * plane)])
             try raster.read(window: source, outputWidth: tileSize, outputHeight: tileSize,
                             resampling: config.resampling, into: tile)
-            normalise(tile, nodata: raster.info.nodata)
+            stats.normalise(tile, nodata: raster.info.nodata)
             if k == 1 {
                 let rng = CounterRNG(seed: config.seed)
                 let (epoch, index) = (UInt32(geometry.epoch), UInt32(geometry.index))
@@ -162,26 +162,5 @@ public final class PairSampler: Sendable {
         let dx = stream.nextUniform(-margin, margin), dy = stream.nextUniform(-margin, margin)
         let maxX = Double(anchor.width - config.siteSize), maxY = Double(anchor.height - config.siteSize)
         return (min(max(0, Double(site.x) + dx), maxX), min(max(0, Double(site.y) + dy), maxY))
-    }
-
-    /// (x − mean_c) / std_c in place; nodata pixels become 0 (the channel mean). tile: [C, T, T].
-    func normalise(_ tile: UnsafeMutableBufferPointer<Float>, nodata: [Double?]) {
-        let plane = tileSize * tileSize
-        for c in 0..<channels {
-            let mean = Float(stats.mean[c]), scale = Float(1 / stats.std[c])
-            let base = c * plane
-            if let value = nodata[c] {
-                let marker = Float(value)
-                for p in base..<(base + plane) {
-                    let x = tile[p]
-                    tile[p] = (x.isNaN || x == marker) ? 0 : (x - mean) * scale
-                }
-            } else {
-                for p in base..<(base + plane) {
-                    let x = tile[p]
-                    tile[p] = x.isNaN ? 0 : (x - mean) * scale
-                }
-            }
-        }
     }
 }

@@ -25,15 +25,7 @@ public struct PretrainedEncoder: Sendable {
     /// statistics, which are otherwise re-estimated from the run's rasters exactly as training did.
     public static func load(from path: URL, stats: ChannelStats? = nil,
                             log: (String) -> Void = { _ in }) throws -> PretrainedEncoder {
-        let manager = FileManager.default
-        let candidates: [URL]
-        if manager.fileExists(atPath: path.appendingPathComponent(CheckpointStore.manifestFile).path) {
-            candidates = [path.resolvingSymlinksInPath()]             // exactly this one: no fallback
-        } else {
-            let store = manager.fileExists(atPath: path.appendingPathComponent("checkpoints").path)
-                ? path.appendingPathComponent("checkpoints") : path
-            candidates = CheckpointStore(directory: store).checkpointDirectories()
-        }
+        let candidates = CheckpointStore.checkpoints(under: path)   // one checkpoint given: no fallback
         guard !candidates.isEmpty else { throw EvaluationError.noCheckpoint(path.path) }
         var loaded: (url: URL, manifest: CheckpointManifest, arena: ParameterArena)?
         for (index, url) in candidates.enumerated() {
@@ -65,6 +57,15 @@ public struct PretrainedEncoder: Sendable {
         return PretrainedEncoder(config: pretrained.config, model: pretrained.model, arena: arena,
                                  stats: pretrained.stats, step: 0,
                                  origin: "random init (seed \(pretrained.config.seed))")
+    }
+
+    /// Channel statistics saved as `channel-stats.json` (the `--stats` option of probe and export).
+    public static func statistics(file path: String) throws -> ChannelStats {
+        do {
+            return try ChannelStats(jsonData: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw EvaluationError.statisticsFile(path: path, reason: error.localizedDescription)
+        }
     }
 
     /// The channel statistics training used: estimated from the run's rasters with the run's seed, which

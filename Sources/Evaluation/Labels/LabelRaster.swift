@@ -38,12 +38,11 @@ public struct LabelRaster: Sendable {
                     + "--label-band N to take classes from one band")
             }
         }
+        for raster in Set(candidates.map(\.raster)) { try checkAligned(dataset.rasters[raster], info) }
         var values: [Double] = [], kept: [(raster: Int, window: PixelWindow)] = []
         var skipped: [String: Int] = [:]
         for candidate in candidates {
-            let imagery = dataset.rasters[candidate.raster]
-            try checkAligned(imagery, info)
-            let box = imagery.geoTransform.box(of: candidate.window)
+            let box = dataset.rasters[candidate.raster].geoTransform.box(of: candidate.window)
             let window = info.geoTransform.window(of: box)
             guard window.isInside(width: info.width, height: info.height, slack: 0.5) else {
                 skipped["outside the label raster", default: 0] += 1

@@ -29,10 +29,16 @@ public enum ProbeStudy {
                            pool: ThreadPool? = nil, log: (String) -> Void = { _ in }) throws -> [ProbeEntry] {
         let labels = tiles.tiles.map(\.label), classes = tiles.classNames.count
         var entries: [ProbeEntry] = []
+        // Encoders of one study usually share the input (tile side, resampling, statistics): read it once.
+        var input: (key: TileInput, images: Tensor)?
         for (kind, encoder) in encoders {
-            let model = encoder.config.model
-            let images = try tileImages(tiles.tiles, dataset: dataset, tileSize: model.imageSize,
-                                        resampling: encoder.config.pairs.resampling, stats: encoder.stats)
+            let key = TileInput(size: encoder.config.model.imageSize, resampling: encoder.config.pairs.resampling,
+                                stats: encoder.stats)
+            if input?.key != key {
+                input = (key, try tileImages(tiles.tiles, dataset: dataset, tileSize: key.size,
+                                             resampling: key.resampling, stats: key.stats))
+            }
+            let images = input!.images
             let started = Date()
             let features = encoder.encode(images, pool: pool)
             log("\(kind): features of \(tiles.tiles.count) tiles in "
@@ -93,4 +99,11 @@ public enum ProbeStudy {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// What the encoder's input tiles depend on besides the tiles themselves.
+private struct TileInput: Equatable {
+    let size: Int
+    let resampling: Resampling
+    let stats: ChannelStats
 }

@@ -21,12 +21,7 @@ public func tileImages(_ tiles: [LabelledTile], dataset: RasterDataset, tileSize
             let slot = UnsafeMutableBufferPointer(rebasing: pixels[(n * size)..<((n + 1) * size)])
             try raster.read(window: tile.window, outputWidth: tileSize, outputHeight: tileSize, resampling: resampling,
                             into: slot)
-            for c in 0..<channels {
-                let mean = Float(stats.mean[c]), scale = Float(1 / stats.std[c]), nodata = raster.info.nodata[c]
-                for p in (c * plane)..<((c + 1) * plane) {
-                    slot[p] = Raster.isNodata(slot[p], nodata: nodata) ? 0 : (slot[p] - mean) * scale
-                }
-            }
+            stats.normalise(slot, nodata: raster.info.nodata)
         }
     }
     return images

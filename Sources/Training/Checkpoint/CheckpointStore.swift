@@ -138,6 +138,19 @@ public struct CheckpointStore: Sendable {
 
     // MARK: - Listing
 
+    /// The checkpoints a user means by `path`, newest first: the checkpoint itself when `path` is one (it
+    /// holds a manifest, or is named `step-*`; `latest` resolves to its target), else the `step-*` folders
+    /// of `path/checkpoints` (a run directory) or of `path` (a checkpoints folder). Empty when none.
+    public static func checkpoints(under path: URL) -> [URL] {
+        let files = FileManager.default
+        if files.fileExists(atPath: path.appendingPathComponent(manifestFile).path)
+            || path.lastPathComponent.hasPrefix("step-") {
+            return [path.resolvingSymlinksInPath()]
+        }
+        let nested = path.appendingPathComponent("checkpoints")
+        return CheckpointStore(directory: files.fileExists(atPath: nested.path) ? nested : path).checkpointDirectories()
+    }
+
     /// Checkpoint directories (`step-*`), newest step first. Includes invalid ones; loading verifies.
     public func checkpointDirectories() -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
