@@ -1,12 +1,19 @@
 import WireC
 
-// MARK: - CRC32C (Castagnoli): SSE4.2 instruction when present, slicing-by-8 tables otherwise
+// MARK: - CRC32C (Castagnoli): VPCLMULQDQ folding or the SSE4.2 instruction when present, tables otherwise
 
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `bytes`, continuing from `seed`
 /// (the CRC of the bytes before; 0 to start). `crc32c("123456789") == 0xE3069283`.
 public func crc32c(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
     guard CRC32CTable.hardware, let start = bytes.baseAddress else { return crc32cPortable(bytes, seed: seed) }
     return ~wire_crc32c_hardware_update(~seed, start, bytes.count)
+}
+
+/// The three-chain SSE4.2 path alone, which CPUs without VPCLMULQDQ use for every length (tests compare it);
+/// nil when the CPU has no SSE4.2.
+public func crc32cChains(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32? {
+    guard CRC32CTable.hardware, let start = bytes.baseAddress else { return nil }
+    return ~wire_crc32c_chains_update(~seed, start, bytes.count)
 }
 
 /// The table implementation (slicing-by-8), used when the CPU has no SSE4.2; public for tests.

@@ -9,7 +9,9 @@
 //
 // where reg₀(B) starts from 0 and zeros_n(r) is the register after feeding n zero bytes from r, a
 // linear map on 32 bits, applied as four 256-entry tables (one per byte of r) built once per L.
-// The portable table code in Wire/CRC32C.swift remains the fallback and the test reference.
+// The portable table code in Wire/CRC32C.swift remains the fallback and the test reference. On CPUs with
+// AVX-512 VPCLMULQDQ, buffers of WIRE_CRC32C_FOLD_MINIMUM bytes or more take the folding path instead
+// (wire_crc32c_fold.c).
 #include "wire_crc32c.h"
 
 #include <pthread.h>
@@ -91,7 +93,7 @@ static uint32_t blocks(uint32_t reg, const unsigned char **p, size_t *count, siz
 }
 
 __attribute__((target("sse4.2")))
-uint32_t wire_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count) {
+uint32_t wire_crc32c_chains_update(uint32_t reg, const void *bytes, size_t count) {
     const unsigned char *p = (const unsigned char *)bytes;
     if (count >= 3 * SHORT_BYTES) {
         pthread_once(&tables_once, build_tables);
@@ -110,9 +112,28 @@ uint32_t wire_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t cou
     return crc32;
 }
 
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+static int fold_usable;
+
+static void check_fold(void) { fold_usable = wire_crc32c_fold_available(); }
+
+uint32_t wire_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count) {
+    if (count >= WIRE_CRC32C_FOLD_MINIMUM) {
+        pthread_once(&fold_once, check_fold);
+        if (fold_usable) return wire_crc32c_fold_update(reg, bytes, count);
+    }
+    return wire_crc32c_chains_update(reg, bytes, count);
+}
+
 #else
 
 int wire_crc32c_hardware_available(void) { return 0; }
+
+uint32_t wire_crc32c_chains_update(uint32_t reg, const void *bytes, size_t count) {
+    (void)bytes;
+    (void)count;
+    return reg;
+}
 
 uint32_t wire_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count) {
     (void)bytes;

@@ -45,6 +45,25 @@ struct CRC32CTests {
             for (start, seed) in [(0, UInt32(0)), (1, 0xDEAD_BEEF), (5, .max)] {
                 bytes.withUnsafeBytes { all in
                     let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+                    let table = crc32cPortable(slice, seed: seed)
+                    #expect(crc32c(slice, seed: seed) == table, "length \(length) at \(start)")
+                    #expect(crc32cChains(slice, seed: seed) ?? table == table, "chains, length \(length) at \(start)")
+                }
+            }
+        }
+    }
+
+    /// Lengths around the folding path's minimum (1024 bytes) and its block sizes (256, 64, 16 bytes), with
+    /// odd starts and seeds; on CPUs without VPCLMULQDQ this checks the chains a second time.
+    @Test("folding: every length near the fold minimum and block sizes equals the table path")
+    func foldedBlocks() {
+        let bytes = randomBytes(70_000, seed: 23)
+        var lengths = Array(1000...1300) + [2047, 2048, 2049, 4095, 4096, 4111, 4112, 4113, 4160, 4175]
+        lengths += [65_535, 65_536, 65_537, 65_536 + 64 + 16 + 7]
+        for length in lengths {
+            for (start, seed) in [(0, UInt32(0)), (3, 0x1234_5678), (63, .max)] {
+                bytes.withUnsafeBytes { all in
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
                     #expect(crc32c(slice, seed: seed) == crc32cPortable(slice, seed: seed), "length \(length) at \(start)")
                 }
             }
