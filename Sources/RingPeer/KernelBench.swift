@@ -17,12 +17,24 @@ func kernelBench(_ args: ArraySlice<String>) -> Int32 {
     for i in 0..<count { floats[i] = Float(i % 1000) * 1e-4 - 0.05; floats2[i] = 0; fixed2[i] = Int64(i) }
     fixedFromFloat(UnsafeBufferPointer(floats), fixed, format: format)
     let ro = UnsafeBufferPointer(floats), roFixed = UnsafeBufferPointer(fixed)
+    // Exact mode's wire form: 5 bytes per element.
+    let packed = UnsafeMutableRawBufferPointer.allocate(byteCount: count * 5, alignment: 64)
+    defer { packed.deallocate() }
+    _ = fixedPackIfFits(roFixed, width: 5, into: packed)
+    let roPacked = UnsafeRawBufferPointer(packed), packedArray = Array(roPacked), fixedArray = Array(roFixed)
     let rows: [(String, Int, () -> Void, () -> Void)] = [
         ("float -> fixed", 12, { fixedFromFloat(ro, fixed2, format: format) },
          { fixedFromFloatReference(ro, fixed2, format: format) }),
         ("fixed += fixed", 24, { fixedAdd(roFixed, into: fixed2) }, { fixedAddReference(roFixed, into: fixed2) }),
         ("fixed -> float", 12, { floatFromFixed(roFixed, floats2, format: format) },
          { floatFromFixedReference(roFixed, floats2, format: format) }),
+        ("pack to 5 bytes", 13, { _ = fixedPackIfFits(roFixed, width: 5, into: packed) },
+         { _ = fixedPackIfFitsReference(roFixed, width: 5, into: packed) }),
+        ("fixed += packed", 21, { fixedAddPacked(roPacked, width: 5, into: fixed2) },
+         { fixedAddPackedReference(packedArray, width: 5, into: fixed2) }),
+        ("float(fixed+pkd)", 17,
+         { fixedAddPackedToFloat(roPacked, width: 5, roFixed, into: floats2, format: format) },
+         { fixedAddPackedToFloatReference(packedArray, width: 5, fixedArray, into: floats2, format: format) }),
         ("float += float", 12, { floatAdd(ro, into: floats2) }, { floatAddReference(ro, into: floats2) }),
     ]
     print("kernel           elements   fast GB/s   naive GB/s   speedup")

@@ -97,6 +97,9 @@ struct PeerWorkload {
             if a.mode == "exact" {   // the collective leaves partial sums in the buffer: restore it, untimed
                 accumulator.withValues { fixed in _ = fixed.update(fromContentsOf: fixedInput) }
             }
+            // Untimed barrier, as the MPI peer's MPI_Barrier: no rank's timed collective includes waiting for
+            // a neighbour still restoring its buffers (exact mode restores 3x the bytes of float mode).
+            try token.withUnsafeMutableBufferPointer { try barrier.allReduce($0, step: UInt64(iteration + 1)) }
             let t0 = ContinuousClock.now
             do throws(CollectiveFailed) {
                 switch a.mode {

@@ -163,7 +163,8 @@ struct FixedPointTests {
     }
 }
 
-/// Narrow wire widths: packing loses nothing and the packed add equals the byte-by-byte reference.
+/// Narrow wire widths (planar form): packing loses nothing, and the packed add, the fit test and the fused
+/// add-and-convert equal their byte-by-byte references.
 @Suite("Fixed point packing")
 struct FixedPointPackingTests {
     /// Values that need exactly `bits` bits including the sign, both signs, plus zeros.
@@ -176,7 +177,7 @@ struct FixedPointPackingTests {
         }
     }
 
-    @Test("the width is the narrowest of 5...8 that holds every value; extremes and poison need 8",
+    @Test("the width is the narrowest of 5, 6, 8 that holds every value; extremes and poison need 8",
           arguments: [0, 1, 7, 8, 9, 33, 1000])
     func width(n: Int) {
         for bits in [1, 20, 40, 41, 48, 49, 56, 57, 64] {
@@ -216,6 +217,48 @@ struct FixedPointPackingTests {
                 fixedAddPacked(raw, width: width, into: $0) } }
             let okSlow = slow.withUnsafeMutableBufferPointer { fixedAddPackedReference(packed, width: width, into: $0) }
             #expect(fast == slow && okFast == okSlow, "n \(n), \(bits) bits, width \(width)")
+        }
+    }
+
+    @Test("pack-if-fits writes the reference bytes and says whether every value fits, at widths 5, 6 and 8",
+          arguments: [0, 1, 7, 8, 9, 31, 1000, 4099])
+    func packIfFits(n: Int) {
+        for bits in [1, 39, 40, 41, 48, 49, 64] {
+            var x = Self.values(n, bits: bits, tag: UInt32(300 + bits))
+            if n > 5, bits == 64 { x[5] = FixedPointFormat.poison }
+            for width in fixedPackedWidths {
+                var fast = [UInt8](repeating: 0xEE, count: n * width), slow = fast
+                let fits = x.withUnsafeBufferPointer { xs in
+                    fast.withUnsafeMutableBytes { fixedPackIfFits(xs, width: width, into: $0) } }
+                let fitsSlow = x.withUnsafeBufferPointer { xs in
+                    slow.withUnsafeMutableBytes { fixedPackIfFitsReference(xs, width: width, into: $0) } }
+                let needed = width >= x.withUnsafeBufferPointer { fixedPackedWidthReference($0) }
+                #expect(fits == fitsSlow && fits == needed, "n \(n), \(bits) bits, width \(width)")
+                if fits { #expect(fast == slow, "n \(n), \(bits) bits, width \(width)") }
+            }
+        }
+    }
+
+    @Test("the fused add-and-convert equals the packed add then the conversion, NaN where a sum overflowed",
+          arguments: [0, 1, 7, 8, 9, 31, 1000, 4099])
+    func addPackedToFloat(n: Int) {
+        let format = FixedPointFormat.standard
+        for bits in [1, 33, 40, 47, 55, 64] {
+            let x = Self.values(n, bits: bits, tag: UInt32(400 + bits))
+            let width = x.withUnsafeBufferPointer { fixedPackedWidth($0) }
+            var packed = [UInt8](repeating: 0, count: n * width)
+            x.withUnsafeBufferPointer { xs in packed.withUnsafeMutableBytes { fixedPack(xs, width: width, into: $0) } }
+            var base = Self.values(n, bits: bits == 64 ? 63 : 45, tag: UInt32(500 + bits))   // 64: overflows
+            if n > 4 { base[4] = FixedPointFormat.poison }
+            var fast = [Float](repeating: 1, count: n), slow = fast
+            let okFast = packed.withUnsafeBytes { raw in base.withUnsafeBufferPointer { b in
+                fast.withUnsafeMutableBufferPointer {
+                    fixedAddPackedToFloat(raw, width: width, b, into: $0, format: format) } } }
+            let okSlow = slow.withUnsafeMutableBufferPointer {
+                fixedAddPackedToFloatReference(packed, width: width, base, into: $0, format: format) }
+            let same = zip(fast, slow).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+            #expect(same && okFast == okSlow, "n \(n), \(bits) bits, width \(width)")
+            #expect(okFast == !slow.contains(where: \.isNaN) && (n <= 4 || !okFast), "n \(n), \(bits) bits")
         }
     }
 }

@@ -3,37 +3,50 @@ import Wire
 // MARK: - Sending and receiving one chunk
 
 extension RingAllReduce {
-    /// Sends `region[range]` (zero-copy when `options.zeroCopy`) as one chunk to the next rank.
-    func sendChunk<E: RingElement>(_ region: UnsafeMutableBufferPointer<E>, range: Range<Int>, segment: Int,
+    /// A chunk ready to send: its payload (packed, lent zero-copy or copied) and wire width.
+    struct OutgoingChunk {
+        var frame: Frame
+        var width: UInt32
+    }
+
+    /// A received chunk not yet added or stored: its payload, wire width, range in the region and phase.
+    struct ArrivedChunk {
+        var frame: Frame
+        var width: UInt32
+        var range: Range<Int>
+        var phase: RingPhase
+    }
+
+    /// The payload of `region[range]`: packed narrower when the element type can (exact mode), else lent
+    /// zero-copy when `options.zeroCopy`, else copied. A lent range must stay unchanged until released.
+    func prepareChunk<E: RingElement>(_ region: UnsafeMutableBufferPointer<E>, range: Range<Int>) -> OutgoingChunk {
+        let values = UnsafeBufferPointer(UnsafeMutableBufferPointer(rebasing: region[range]))
+        if let packed = E.packedForWire(values) { return OutgoingChunk(frame: packed.frame, width: packed.width) }
+        let bytes = UnsafeRawBufferPointer(values)
+        guard options.zeroCopy else { return OutgoingChunk(frame: Frame(copying: bytes), width: E.wireBytes) }
+        ledger.lend()
+        let ledger = self.ledger
+        return OutgoingChunk(frame: Frame(lending: bytes) { ledger.release() }, width: E.wireBytes)
+    }
+
+    /// Sends a prepared chunk of `range` to the next rank.
+    func sendChunk<E: RingElement>(_ chunk: OutgoingChunk, of _: E.Type, range: Range<Int>, segment: Int,
                                    chunkIndex: Int, planStep: RingPlan.Step,
                                    context: ChunkContext) throws(CollectiveFailed) {
-        let values = UnsafeBufferPointer(UnsafeMutableBufferPointer(rebasing: region[range]))
-        let bytes = UnsafeRawBufferPointer(values)
-        let width = E.wireWidth(values)
-        let frame: Frame
-        if width < E.wireBytes {   // narrower on the wire: one packing pass instead of a zero-copy lend
-            frame = Frame(count: values.count * Int(width)) { E.pack(values, width: width, into: $0) }
-        } else if options.zeroCopy {
-            ledger.lend()
-            let ledger = self.ledger
-            frame = Frame(lending: bytes) { ledger.release() }
-        } else {
-            frame = Frame(copying: bytes)
-        }
         var header = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
                                  planStep: planStep, context: context)
-        header.elementBytes = width
+        header.elementBytes = chunk.width
         let envelope = Envelope(type: .ringChunkHeader, runID: options.runID,
                                 membershipEpoch: options.membershipEpoch, step: context.step,
                                 sequence: nextSequence())
         do throws(TransportError) {
-            try next!.send(envelope, body: .ringChunkHeader(header), payload: [frame], to: nil,
+            try next!.send(envelope, body: .ringChunkHeader(header), payload: [chunk.frame], to: nil,
                            timeout: options.timeout)
         } catch {
             throw failure(reason(for: error, sending: true), step: context.step, bucket: context.bucket,
                           phase: planStep.phase, ringStep: planStep.ringStep)
         }
-        count { $0.chunksSent += 1; $0.bytesSent += values.count * Int(width) }
+        count { $0.chunksSent += 1; $0.bytesSent += range.count * Int(chunk.width) }
     }
 
     /// Receives the chunk that matches `range`, dropping (and counting) anything else, until the deadline.
@@ -65,7 +78,7 @@ extension RingAllReduce {
 
     /// The chunk's frame and wire width if `message` is exactly the expected chunk (at any width in
     /// `widths`); otherwise counts and logs the drop.
-    private func accept(_ message: WireMessage<Frame>, expected: RingChunkHeader, widths: ClosedRange<UInt32>,
+    private func accept(_ message: WireMessage<Frame>, expected: RingChunkHeader, widths: [UInt32],
                         step: UInt64) -> (frame: Frame, width: UInt32)? {
         guard message.envelope.type == .ringChunkHeader, case let .ringChunkHeader(header) = message.body else {
             count { $0.foreignDropped += 1 }

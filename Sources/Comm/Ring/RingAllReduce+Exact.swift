@@ -4,10 +4,10 @@ import Wire
 // MARK: - Exact mode: integer reduce-scatter, float all-gather
 
 extension RingAllReduce {
-    /// Exact all-reduce (SYSTEM.md §4): reduce-scatter of the fixed-point `fixed` values as `Int64`, then
-    /// each rank converts the segment it owns to float once (`floatFromFixed`) and the all-gather
-    /// distributes those floats. Every rank ends with the same bits in `floats`, and they depend only on
-    /// the integer sums, hence not on the world size or the ring order.
+    /// Exact all-reduce (SYSTEM.md §4): reduce-scatter of the fixed-point `fixed` values as `Int64`; each
+    /// rank converts the segment it owns to float once, in the same pass as its last addition
+    /// (`fixedAddPackedToFloat`), and the all-gather distributes those floats. Every rank ends with the same
+    /// bits in `floats`, and they depend only on the integer sums, hence not on the world size or the ring order.
     ///
     /// The all-gather carries 4-byte floats, not 8-byte integers, so exact mode moves 1.5x the bytes of
     /// float mode (not 2x). `fixed` is left holding partial sums (scratch). fixed, floats: [n].
@@ -25,15 +25,23 @@ extension RingAllReduce {
             let integers = UnsafeMutableBufferPointer(rebasing: fixed[bucket])
             let results = UnsafeMutableBufferPointer(rebasing: floats[bucket])
             // As many elements per chunk as the float all-gather (and float mode): integers usually travel
-            // at 5 bytes (`Int64.wireWidth`), and fewer, larger chunks mean fewer per-chunk round trips.
+            // at 5 bytes (`Int64.packedForWire`), and fewer, larger chunks mean fewer per-chunk round trips.
             let plan = RingPlan(count: bucket.count, rank: rank, size: size,
                                 chunkElements: max(1, options.chunkBytes / 4))
-            try run(plan.steps.prefix(size - 1), region: integers, context: context)
-            let owned = size > 1 ? plan.segments[plan.ownedSegment] : 0..<bucket.count
-            let ownedResults = UnsafeMutableBufferPointer(rebasing: results[owned])
-            if !floatFromFixed(UnsafeBufferPointer(rebasing: integers[owned]), ownedResults, format: format),
-               firstNaNSeen == nil {
-                firstNaNSeen = bucket.lowerBound + owned.lowerBound + firstNaN(UnsafeBufferPointer(ownedResults))!
+            if size == 1 {
+                convert(UnsafeBufferPointer(integers), into: results, at: bucket.lowerBound, format: format)
+            } else {
+                try run(plan.steps.prefix(size - 2), region: integers, context: context)
+                // The last reduce-scatter step completes the owned segment: add and convert in one pass.
+                let last = plan.steps[size - 2 ..< size - 1]
+                try run(last, region: integers, context: context) { payload, width, range in
+                    let sums = UnsafeMutableBufferPointer(rebasing: results[range])
+                    let partial = UnsafeBufferPointer(rebasing: integers[range])
+                    if !fixedAddPackedToFloat(payload, width: Int(width), partial, into: sums, format: format),
+                       self.firstNaNSeen == nil {
+                        self.firstNaNSeen = bucket.lowerBound + range.lowerBound + firstNaN(UnsafeBufferPointer(sums))!
+                    }
+                }
             }
             context.detectNaN = true
             let gather = RingPlan(count: bucket.count, rank: rank, size: size,
@@ -42,6 +50,16 @@ extension RingAllReduce {
         }
         if let firstBad = firstNaNSeen {
             throw failure(.fixedPointOverflow(.overflow(index: firstBad, format: format)), step: step, bucket: 0)
+        }
+    }
+}
+
+extension RingAllReduce {
+    /// results = float(integers), noting the first poisoned element (`offset`: the bucket's place).
+    fileprivate func convert(_ integers: UnsafeBufferPointer<Int64>, into results: UnsafeMutableBufferPointer<Float>,
+                             at offset: Int, format: FixedPointFormat) {
+        if !floatFromFixed(integers, results, format: format), firstNaNSeen == nil {
+            firstNaNSeen = offset + firstNaN(UnsafeBufferPointer(results))!
         }
     }
 }

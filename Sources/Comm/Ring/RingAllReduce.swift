@@ -105,40 +105,72 @@ public final class RingAllReduce {
         var detectNaN = false
     }
 
-    /// Runs `steps` of a plan over `region` (the bucket), one interleaved transfer at a time.
-    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, region: UnsafeMutableBufferPointer<E>,
-                             context: ChunkContext) throws(CollectiveFailed) {
-        for planStep in steps {
-            try run(planStep, region: region, context: context)
-        }
-    }
+    /// What becomes of a received chunk instead of the default (reduce-scatter: add into the region;
+    /// all-gather: store): its payload, wire width and range in the region.
+    typealias Absorb = (_ payload: UnsafeRawBufferPointer, _ width: UInt32, _ range: Range<Int>) -> Void
 
-    private func run<E: RingElement>(_ planStep: RingPlan.Step, region: UnsafeMutableBufferPointer<E>,
-                                     context: ChunkContext) throws(CollectiveFailed) {
-        for transfer in planStep.transfers {
+    /// Runs `steps` of a plan over `region` (the bucket), one interleaved transfer at a time.
+    ///
+    /// The socket operations strictly alternate *send chunk k, receive chunk k*; the local work around them
+    /// is pipelined so that it overlaps chunk k's transit instead of adding to it: between sending chunk k
+    /// and receiving it, the rank absorbs (adds or stores) chunk k-1 and prepares (packs) chunk k+1. A
+    /// chunk is prepared early only if its range does not depend on chunk k (a segment that is one chunk
+    /// long, sent on in the next step), and a pending absorb is finished before anything that reads its
+    /// range is prepared, so every chunk goes out with its final values.
+    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, region: UnsafeMutableBufferPointer<E>,
+                             context: ChunkContext, absorb: Absorb? = nil) throws(CollectiveFailed) {
+        let transfers = steps.flatMap { planStep in planStep.transfers.map { (planStep, $0) } }
+        var arrived: ArrivedChunk?
+        var early: OutgoingChunk?
+        for (index, (planStep, transfer)) in transfers.enumerated() {
             if !transfer.send.isEmpty {
-                try sendChunk(region, range: transfer.send, segment: planStep.sendSegment,
+                if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
+                    take(pending, into: region, context: context, absorb: absorb)
+                    arrived = nil
+                }
+                let chunk = early ?? prepareChunk(region, range: transfer.send)
+                early = nil
+                try sendChunk(chunk, of: E.self, range: transfer.send, segment: planStep.sendSegment,
                               chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
+            }
+            if let pending = arrived {
+                take(pending, into: region, context: context, absorb: absorb)
+                arrived = nil
+            }
+            if index + 1 < transfers.count {
+                let following = transfers[index + 1].1.send
+                if !following.isEmpty, !following.overlaps(transfer.receive) {
+                    early = prepareChunk(region, range: following)
+                }
             }
             if !transfer.receive.isEmpty {
                 let (frame, width) = try receiveChunk(E.self, range: transfer.receive,
                                                       segment: planStep.receiveSegment,
                                                       chunkIndex: transfer.chunkIndex, planStep: planStep,
                                                       context: context)
-                let target = UnsafeMutableBufferPointer(rebasing: region[transfer.receive])
-                frame.withUnsafeBytes { bytes in
-                    if planStep.phase == .reduceScatter {
-                        E.reduce(bytes, width: width, into: target)
-                    } else {
-                        E.store(bytes, width: width, into: target)
-                    }
-                }
-                if context.detectNaN, firstNaNSeen == nil, E.self == Float.self,
-                   let bad = firstNaN(UnsafeBufferPointer(UnsafeMutableRawBufferPointer(target)
-                                                               .assumingMemoryBound(to: Float.self))) {
-                    firstNaNSeen = context.base + transfer.receive.lowerBound + bad
-                }
+                arrived = ArrivedChunk(frame: frame, width: width, range: transfer.receive, phase: planStep.phase)
             }
+        }
+        if let pending = arrived { take(pending, into: region, context: context, absorb: absorb) }
+    }
+
+    /// Adds (reduce-scatter) or stores (all-gather) a received chunk into its range, or hands it to `absorb`.
+    private func take<E: RingElement>(_ chunk: ArrivedChunk, into region: UnsafeMutableBufferPointer<E>,
+                                      context: ChunkContext, absorb: Absorb?) {
+        let target = UnsafeMutableBufferPointer(rebasing: region[chunk.range])
+        chunk.frame.withUnsafeBytes { bytes in
+            if let absorb {
+                absorb(bytes, chunk.width, chunk.range)
+            } else if chunk.phase == .reduceScatter {
+                E.reduce(bytes, width: chunk.width, into: target)
+            } else {
+                E.store(bytes, width: chunk.width, into: target)
+            }
+        }
+        if context.detectNaN, firstNaNSeen == nil, E.self == Float.self,
+           let bad = firstNaN(UnsafeBufferPointer(UnsafeMutableRawBufferPointer(target)
+                                                       .assumingMemoryBound(to: Float.self))) {
+            firstNaNSeen = context.base + chunk.range.lowerBound + bad
         }
     }
 

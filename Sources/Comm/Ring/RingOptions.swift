@@ -66,11 +66,10 @@ public protocol RingElement: BitwiseCopyable {
     /// Bytes per element in memory, and the widest wire width (`RingChunkHeader.elementBytes`).
     static var wireBytes: UInt32 { get }
     /// Wire widths a receiver accepts for this element type.
-    static var acceptedWireBytes: ClosedRange<UInt32> { get }
-    /// The wire width for a chunk holding `values` (narrower than `wireBytes` only if nothing is lost).
-    static func wireWidth(_ values: UnsafeBufferPointer<Self>) -> UInt32
-    /// Writes `values` at `width` bytes each (called only for widths below `wireBytes`).
-    static func pack(_ values: UnsafeBufferPointer<Self>, width: UInt32, into bytes: UnsafeMutableRawBufferPointer)
+    static var acceptedWireBytes: [UInt32] { get }
+    /// `values` packed narrower than `wireBytes` and the width used, or nil to send them as they are
+    /// (zero-copy). Narrower only if nothing is lost.
+    static func packedForWire(_ values: UnsafeBufferPointer<Self>) -> (frame: Frame, width: UInt32)?
     /// target[i] += source[i]; source: `target.count` elements of `width` bytes, any alignment.
     static func reduce(_ source: UnsafeRawBufferPointer, width: UInt32, into target: UnsafeMutableBufferPointer<Self>)
     /// target[i] = source[i]; source as in `reduce`.
@@ -79,12 +78,8 @@ public protocol RingElement: BitwiseCopyable {
 
 extension Float: RingElement {
     public static var wireBytes: UInt32 { 4 }
-    public static var acceptedWireBytes: ClosedRange<UInt32> { 4...4 }
-    public static func wireWidth(_ values: UnsafeBufferPointer<Float>) -> UInt32 { 4 }
-    public static func pack(_ values: UnsafeBufferPointer<Float>, width: UInt32,
-                            into bytes: UnsafeMutableRawBufferPointer) {
-        preconditionFailure("Float chunks are always sent at 4 bytes")
-    }
+    public static var acceptedWireBytes: [UInt32] { [4] }
+    public static func packedForWire(_ values: UnsafeBufferPointer<Float>) -> (frame: Frame, width: UInt32)? { nil }
     public static func reduce(_ source: UnsafeRawBufferPointer, width: UInt32,
                               into target: UnsafeMutableBufferPointer<Float>) {
         floatAdd(source, into: target)
@@ -95,17 +90,20 @@ extension Float: RingElement {
     }
 }
 
-/// Fixed point travels at the narrowest width of 5...8 bytes that holds the chunk (`fixedPackedWidth`):
-/// realistic gradients need 5, so exact mode's reduce-scatter moves 5/8 of the bytes, still exactly.
+/// Fixed point travels at the narrowest width of 5, 6 or 8 bytes that holds the chunk (`fixedPackedWidth`,
+/// planar form): realistic gradients need 5, so exact mode's reduce-scatter moves 5/8 of the bytes, exactly.
 extension Int64: RingElement {
     public static var wireBytes: UInt32 { 8 }
-    public static var acceptedWireBytes: ClosedRange<UInt32> { 5...8 }
-    public static func wireWidth(_ values: UnsafeBufferPointer<Int64>) -> UInt32 {
-        UInt32(fixedPackedWidth(values))
-    }
-    public static func pack(_ values: UnsafeBufferPointer<Int64>, width: UInt32,
-                            into bytes: UnsafeMutableRawBufferPointer) {
-        fixedPack(values, width: Int(width), into: bytes)
+    public static var acceptedWireBytes: [UInt32] { fixedPackedWidths.map(UInt32.init) }
+    /// One pass at the usual width 5 (`fixedPackIfFits`); only a chunk that does not fit is scanned for its
+    /// width (`fixedPackedWidth`) and packed again. Width 8 goes zero-copy.
+    public static func packedForWire(_ values: UnsafeBufferPointer<Int64>) -> (frame: Frame, width: UInt32)? {
+        var fits = false
+        let common = Frame(count: values.count * 5) { fits = fixedPackIfFits(values, width: 5, into: $0) }
+        if fits { return (common, 5) }
+        let width = fixedPackedWidth(values)
+        guard width < 8 else { return nil }
+        return (Frame(count: values.count * width) { fixedPack(values, width: width, into: $0) }, UInt32(width))
     }
     /// Overflow becomes sticky poison; `floatFromFixed` reports it after the collective.
     public static func reduce(_ source: UnsafeRawBufferPointer, width: UInt32,

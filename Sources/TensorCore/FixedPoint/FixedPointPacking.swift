@@ -1,16 +1,92 @@
-// MARK: - Narrow wire widths for fixed-point chunks
+// MARK: - Narrow wire forms for fixed-point chunks
 //
 // Exact mode's integers are 64 bits wide, but realistic gradients at the standard 2^40 scale stay far below
 // 2^39 (docs/BENCHMARKS.md "Fixed-point scale": |g| <= 2^-4, i.e. |x · 2^40| <= 2^36), so a chunk usually
-// fits in 5 bytes per element. A sender picks the narrowest width in 5...8 that holds *every* value of
-// its chunk (poison needs 8), writes the low bytes of each value, and states the width in the chunk header;
-// the receiver sign-extends. Nothing is rounded, so sums stay exact; only bytes on the wire shrink
-// (reduce-scatter 8 -> 5 bytes per element).
+// fits in 5 bytes per element. A sender picks the narrowest width of 5, 6 or 8 bytes that holds *every*
+// value of its chunk (poison needs 8) and states it in the chunk header; nothing is rounded, so sums stay
+// exact, and only bytes on the wire shrink (reduce-scatter 8 -> 5 bytes per element).
+//
+// Planar layout, so that packing and unpacking are plain vector conversions (vpmovqd / vpmovzxdq and
+// friends) rather than byte shuffles: a chunk of n values at width 5 is [n × UInt32 low halves][n × Int8
+// high parts]; at width 6 the high parts are Int16; at width 8 it is the Int64 values themselves. All
+// little-endian. value = high · 2^32 + low, with the high part sign-extended.
 //
 // Shapes: n elements; packed buffers are n · width bytes, any alignment.
 
-/// The narrowest width in 5...8 bytes that holds every value of `x` as a signed little-endian integer.
+/// The wire widths of fixed-point chunks (bytes per element).
+public let fixedPackedWidths = [5, 6, 8]
+
+/// The narrowest of `fixedPackedWidths` that holds every value of `x` as a signed integer.
 public func fixedPackedWidth(_ x: UnsafeBufferPointer<Int64>) -> Int {
+    let bits = significantBits(x)
+    return bits <= 40 ? 5 : bits <= 48 ? 6 : 8
+}
+
+/// Writes x in the planar form of `width` (5, 6 or 8); every value must fit (see `fixedPackedWidth`).
+/// x: [n] Int64, y: n · width bytes.
+public func fixedPack(_ x: UnsafeBufferPointer<Int64>, width: Int, into y: UnsafeMutableRawBufferPointer) {
+    let fits = fixedPackIfFits(x, width: width, into: y)
+    precondition(fits, "fixedPack: a value does not fit in \(width) bytes")
+}
+
+/// y[i] += x[i] (x in the planar form of `width`); overflow or poison in y gives poison.
+/// Returns false if any poison resulted. x: n · width bytes, y: [n] Int64.
+@discardableResult
+public func fixedAddPacked(_ x: UnsafeRawBufferPointer, width: Int,
+                           into y: UnsafeMutableBufferPointer<Int64>) -> Bool {
+    checkPacked(x, width: width, count: y.count, "fixedAddPacked")
+    if width == 8 { return fixedAdd(x, into: y) }
+    let n = y.count
+    guard n > 0 else { return true }
+    let target = UnsafeMutableRawPointer(y.baseAddress!)
+    var bad = SIMD8<Int64>()
+    var i = 0
+    while i + 8 <= n {
+        let a = loadPlanar(x, count: n, width: width, at: i)
+        let b = target.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
+        let (sum, failed) = fixedAddLanes(a, b)
+        target.storeBytes(of: sum, toByteOffset: i * 8, as: SIMD8<Int64>.self)
+        bad |= failed
+        i += 8
+    }
+    var ok = bad == SIMD8<Int64>()
+    while i < n {
+        y[i] = fixedAddScalar(planarValue(x, count: n, width: width, at: i), y[i])
+        ok = ok && y[i] != FixedPointFormat.poison
+        i += 1
+    }
+    return ok
+}
+
+/// y[i] = x[i] (x in the planar form of `width`). x: n · width bytes, y: [n] Int64.
+public func fixedUnpack(_ x: UnsafeRawBufferPointer, width: Int, into y: UnsafeMutableBufferPointer<Int64>) {
+    checkPacked(x, width: width, count: y.count, "fixedUnpack")
+    if width == 8 {
+        if !y.isEmpty { UnsafeMutableRawBufferPointer(y).copyMemory(from: x) }
+        return
+    }
+    let n = y.count
+    var i = 0
+    while i + 8 <= n {
+        UnsafeMutableRawPointer(y.baseAddress!).storeBytes(of: loadPlanar(x, count: n, width: width, at: i),
+                                                           toByteOffset: i * 8, as: SIMD8<Int64>.self)
+        i += 8
+    }
+    while i < n {
+        y[i] = planarValue(x, count: n, width: width, at: i)
+        i += 1
+    }
+}
+
+// MARK: - Planar form, element by element and eight at a time
+
+func checkPacked(_ x: UnsafeRawBufferPointer, width: Int, count n: Int, _ name: StaticString) {
+    precondition(fixedPackedWidths.contains(width) && x.count == n * width,
+                 "\(name): \(x.count) bytes for \(n) elements of width \(width)")
+}
+
+/// Bits a signed value of `x` needs at most (magnitude bits + sign bit); 1 for an empty or all-zero x.
+func significantBits(_ x: UnsafeBufferPointer<Int64>) -> Int {
     // v ^ (v >> 63) clears the sign copies: its highest set bit + 1 sign bit is what a value needs.
     var folded = SIMD8<Int64>()
     var i = 0
@@ -28,105 +104,82 @@ public func fixedPackedWidth(_ x: UnsafeBufferPointer<Int64>) -> Int {
         bits |= x[i] ^ (x[i] >> 63)
         i += 1
     }
-    let needed = (64 - bits.leadingZeroBitCount) + 1        // magnitude bits + sign bit
-    return min(8, max(5, (needed + 7) / 8))
+    return 64 - bits.leadingZeroBitCount + 1
 }
 
-/// Writes the low `width` bytes of each x[i], little-endian. x: [n] Int64 (every value must fit, see
-/// `fixedPackedWidth`), y: n · width bytes.
-public func fixedPack(_ x: UnsafeBufferPointer<Int64>, width: Int, into y: UnsafeMutableRawBufferPointer) {
-    precondition((1...8).contains(width) && y.count == x.count * width,
-                 "fixedPack: \(y.count) bytes for \(x.count) elements of width \(width)")
-    let n = x.count
-    guard n > 0 else { return }
-    let target = y.baseAddress!
-    // Whole 8-byte stores that overlap the next element's slot, in increasing order, so each later store
-    // overwrites the previous one's spill; the last elements (whose 8 bytes would run past the end) go bytewise.
-    var i = 0
-    while i < n && i * width + 8 <= y.count {
-        target.storeBytes(of: x[i].littleEndian, toByteOffset: i * width, as: Int64.self)
-        i += 1
-    }
-    while i < n {
-        var value = x[i].littleEndian
-        withUnsafeBytes(of: &value) { bytes in
-            (target + i * width).copyMemory(from: bytes.baseAddress!, byteCount: width)
-        }
-        i += 1
-    }
-}
-
-/// y[i] += sign-extended x[i] (x packed `width` bytes per element); overflow or poison in y gives poison.
-/// Returns false if any poison resulted. x: n · width bytes, y: [n] Int64.
-@discardableResult
-public func fixedAddPacked(_ x: UnsafeRawBufferPointer, width: Int,
-                           into y: UnsafeMutableBufferPointer<Int64>) -> Bool {
-    precondition((1...8).contains(width) && x.count == y.count * width,
-                 "fixedAddPacked: \(x.count) bytes for \(y.count) elements of width \(width)")
-    if width == 8 { return fixedAdd(x, into: y) }
-    let n = y.count
-    guard n > 0 else { return true }
-    let source = x.baseAddress!, target = UnsafeMutableRawPointer(y.baseAddress!)
-    let shift = SIMD8<Int64>(repeating: Int64(64 - 8 * width))
-    var bad = SIMD8<Int64>()
-    var i = 0
-    // Eight elements per vector, each lane from one unaligned 8-byte load, while the last load stays in bounds.
-    while i + 8 <= n && (i + 7) * width + 8 <= x.count {
-        let base = source + i * width
-        var raw = SIMD8<Int64>()
-        for lane in 0..<8 { raw[lane] = base.loadUnaligned(fromByteOffset: lane * width, as: Int64.self) }
-        let a = (raw.littleEndianLanes &<< shift) &>> shift
-        let b = target.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
-        let (sum, failed) = fixedAddLanes(a, b)
-        target.storeBytes(of: sum, toByteOffset: i * 8, as: SIMD8<Int64>.self)
-        bad |= failed
-        i += 8
-    }
-    var ok = bad == SIMD8<Int64>()
-    let rest = UnsafeRawBufferPointer(rebasing: x[(i * width)...])
-    forEachPacked(rest, width: width, count: n - i) { k, value in
-        y[i + k] = fixedAddScalar(value, y[i + k])
-        ok = ok && y[i + k] != FixedPointFormat.poison
-    }
-    return ok
-}
-
-/// y[i] = sign-extended x[i] (x packed `width` bytes per element). x: n · width bytes, y: [n] Int64.
-public func fixedUnpack(_ x: UnsafeRawBufferPointer, width: Int, into y: UnsafeMutableBufferPointer<Int64>) {
-    precondition((1...8).contains(width) && x.count == y.count * width,
-                 "fixedUnpack: \(x.count) bytes for \(y.count) elements of width \(width)")
-    forEachPacked(x, width: width, count: y.count) { i, value in y[i] = value }
-}
-
-/// Calls `body(i, value)` for each sign-extended packed element, with 8-byte loads where they stay in bounds.
+/// Values i..<i+8 of a planar buffer of n values at width 5 or 6.
 @inline(__always)
-private func forEachPacked(_ x: UnsafeRawBufferPointer, width: Int, count n: Int, _ body: (Int, Int64) -> Void) {
-    guard n > 0 else { return }
-    let source = x.baseAddress!
-    let shift = Int64(64 - 8 * width)
-    var i = 0
-    while i < n && i * width + 8 <= x.count {
-        let raw = Int64(littleEndian: source.loadUnaligned(fromByteOffset: i * width, as: Int64.self))
-        body(i, (raw &<< shift) &>> shift)
-        i += 1
-    }
-    while i < n {
-        var raw: Int64 = 0
-        withUnsafeMutableBytes(of: &raw) { $0.baseAddress!.copyMemory(from: source + i * width, byteCount: width) }
-        raw = Int64(littleEndian: raw)
-        body(i, (raw &<< shift) &>> shift)
-        i += 1
+func loadPlanar(_ x: UnsafeRawBufferPointer, count n: Int, width: Int, at i: Int) -> SIMD8<Int64> {
+    let base = x.baseAddress!
+    let low = widened(base.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self).littleEndianLanes)
+    let high = width == 5
+        ? widened(base.loadUnaligned(fromByteOffset: 4 * n + i, as: SIMD8<Int8>.self))
+        : widened(base.loadUnaligned(fromByteOffset: 4 * n + 2 * i, as: SIMD8<Int16>.self).littleEndianLanes)
+    return (high &<< 32) | low
+}
+
+/// Stores values i..<i+8 into a planar buffer of n values at width 5 or 6 (they must fit).
+@inline(__always)
+func storePlanar(_ v: SIMD8<Int64>, _ y: UnsafeMutableRawBufferPointer, count n: Int, width: Int, at i: Int) {
+    let base = y.baseAddress!
+    let low: SIMD8<UInt32> = narrowed(v)
+    base.storeBytes(of: low.littleEndianLanes, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+    if width == 5 {
+        let high: SIMD8<Int8> = narrowed(v &>> 32)
+        base.storeBytes(of: high, toByteOffset: 4 * n + i, as: SIMD8<Int8>.self)
+    } else {
+        let high: SIMD8<Int16> = narrowed(v &>> 32)
+        base.storeBytes(of: high.littleEndianLanes, toByteOffset: 4 * n + 2 * i, as: SIMD8<Int16>.self)
     }
 }
 
-private extension SIMD8 where Scalar == Int64 {
-    /// Lanes read from little-endian memory as host integers (a no-op on little-endian hosts).
-    var littleEndianLanes: SIMD8<Int64> {
+// The stdlib's SIMD integer conversions are generic calls that do not inline here; written out lane by
+// lane, each becomes one extension or truncation instruction (vpmovsxbq, vpmovzxdq, vpmovqd, ...).
+
+/// Each lane sign- or zero-extended (by the source type's signedness) to 64 bits.
+@inline(__always)
+func widened<T: FixedWidthInteger & SIMDScalar>(_ v: SIMD8<T>) -> SIMD8<Int64> {
+    SIMD8<Int64>(Int64(v[0]), Int64(v[1]), Int64(v[2]), Int64(v[3]),
+                 Int64(v[4]), Int64(v[5]), Int64(v[6]), Int64(v[7]))
+}
+
+/// Each lane's low bits.
+@inline(__always)
+func narrowed<T: FixedWidthInteger & SIMDScalar>(_ v: SIMD8<Int64>) -> SIMD8<T> {
+    SIMD8<T>(T(truncatingIfNeeded: v[0]), T(truncatingIfNeeded: v[1]), T(truncatingIfNeeded: v[2]),
+             T(truncatingIfNeeded: v[3]), T(truncatingIfNeeded: v[4]), T(truncatingIfNeeded: v[5]),
+             T(truncatingIfNeeded: v[6]), T(truncatingIfNeeded: v[7]))
+}
+
+/// Value i of a planar buffer of n values at width 5 or 6.
+@inline(__always)
+func planarValue(_ x: UnsafeRawBufferPointer, count n: Int, width: Int, at i: Int) -> Int64 {
+    let low = UInt32(littleEndian: x.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+    let high = width == 5 ? Int64(x.loadUnaligned(fromByteOffset: 4 * n + i, as: Int8.self))
+                          : Int64(Int16(littleEndian: x.loadUnaligned(fromByteOffset: 4 * n + 2 * i, as: Int16.self)))
+    return high << 32 | Int64(low)
+}
+
+/// Writes value i of a planar buffer of n values at width 5 or 6 (it must fit).
+@inline(__always)
+func storePlanarValue(_ v: Int64, _ y: UnsafeMutableRawBufferPointer, count n: Int, width: Int, at i: Int) {
+    y.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+    if width == 5 {
+        y.storeBytes(of: Int8(truncatingIfNeeded: v >> 32), toByteOffset: 4 * n + i, as: Int8.self)
+    } else {
+        y.storeBytes(of: Int16(truncatingIfNeeded: v >> 32).littleEndian, toByteOffset: 4 * n + 2 * i, as: Int16.self)
+    }
+}
+
+extension SIMD8 where Scalar: FixedWidthInteger {
+    /// Lanes read from (or for) little-endian memory as host integers: a no-op on little-endian hosts.
+    @inline(__always)
+    var littleEndianLanes: SIMD8<Scalar> {
         #if _endian(little)
         return self
         #else
         var out = self
-        for lane in 0..<8 { out[lane] = Int64(littleEndian: self[lane]) }
+        for lane in 0..<8 { out[lane] = Scalar(littleEndian: self[lane]) }
         return out
         #endif
     }
@@ -136,22 +189,32 @@ private extension SIMD8 where Scalar == Int64 {
 
 /// Plain-loop reference of `fixedPackedWidth`: the first width whose signed range holds every value.
 public func fixedPackedWidthReference(_ x: UnsafeBufferPointer<Int64>) -> Int {
-    for width in 5...7 {
+    for width in [5, 6] {
         let limit = Int64(1) << (8 * width - 1)
         if x.allSatisfy({ $0 >= -limit && $0 < limit }) { return width }
     }
     return 8
 }
 
-/// Plain-loop reference of `fixedPack` + `fixedAddPacked`: byte by byte, then the scalar add.
+/// Plain-loop reference of the planar form: value i of `x` (n values at `width`), assembled byte by byte.
+public func fixedPackedValueReference(_ x: [UInt8], width: Int, count n: Int, at i: Int) -> Int64 {
+    if width == 8 {
+        return Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(x[8 * i + $1]) << (8 * $1) })
+    }
+    var value: UInt64 = 0
+    for b in 0..<4 { value |= UInt64(x[4 * i + b]) << (8 * b) }
+    let highBytes = width - 4
+    for b in 0..<highBytes { value |= UInt64(x[4 * n + highBytes * i + b]) << (32 + 8 * b) }
+    if value & (1 << (8 * width - 1)) != 0 { value |= ~0 << (8 * width) }   // sign-extend
+    return Int64(bitPattern: value)
+}
+
+/// Plain-loop reference of `fixedPack` + `fixedAddPacked`: decode byte by byte, then the scalar add.
 @discardableResult
 public func fixedAddPackedReference(_ x: [UInt8], width: Int, into y: UnsafeMutableBufferPointer<Int64>) -> Bool {
     var ok = true
     for i in 0..<y.count {
-        var value: UInt64 = 0
-        for b in 0..<width { value |= UInt64(x[i * width + b]) << (8 * b) }
-        if width < 8, value & (1 << (8 * width - 1)) != 0 { value |= ~0 << (8 * width) }   // sign-extend
-        y[i] = fixedAddScalar(Int64(bitPattern: value), y[i])
+        y[i] = fixedAddScalar(fixedPackedValueReference(x, width: width, count: y.count, at: i), y[i])
         ok = ok && y[i] != FixedPointFormat.poison
     }
     return ok

@@ -165,8 +165,8 @@ extension RingChunkHeader {
                 phase: phase, ringStep: c.ring_step, segment: c.segment, chunkIndex: c.chunk_index,
                 elementOffset: c.element_offset, elementCount: c.element_count, elementBytes: c.element_bytes,
                 bucket: c.bucket)
-            try check((4...8).contains(value.elementBytes),
-                      "RingChunkHeader.element_bytes is \(value.elementBytes), expected 4 (float32) to 8")
+            try check([4, 5, 6, 8].contains(value.elementBytes), "RingChunkHeader.element_bytes is "
+                      + "\(value.elementBytes), expected 4 (float32) or 5, 6, 8 (fixed point)")
             let (end, overflow) = value.elementOffset.addingReportingOverflow(value.elementCount)
             try check(!overflow && end <= UInt64(Int.max), "RingChunkHeader element range overflows")
             return value

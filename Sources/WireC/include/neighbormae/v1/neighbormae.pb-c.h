@@ -661,7 +661,7 @@ struct  Neighbormae__V1__RingChunkHeader
    */
   uint64_t element_count;
   /*
-   * 4 (float32) or 5..8 (64-bit fixed point in its low bytes, sign-extended)
+   * 4 (float32); 5, 6 or 8 (64-bit fixed point, planar low/high parts)
    */
   uint32_t element_bytes;
   /*
