@@ -26,7 +26,7 @@ static atomic_long released;
 static int with_crc;
 static volatile uint32_t crc_sink;
 
-/* CRC32C with the Wire codec's own C code (Sources/WireC/wire_crc32c.c, linked in by the bench script). */
+/* CRC32C with the Wire codec's own C code (Sources/WireC/wire_crc32c*.c, linked in by the bench scripts). */
 static uint32_t crc32c(const unsigned char *p, size_t count) {
     return ~wire_crc32c_hardware_update(0xFFFFFFFFu, p, count);
 }

@@ -9,8 +9,9 @@ extension RingAllReduce {
     /// (`fixedAddPackedToFloat`), and the all-gather distributes those floats. Every rank ends with the same
     /// bits in `floats`, and they depend only on the integer sums, hence not on the world size or the ring order.
     ///
-    /// The all-gather carries 4-byte floats, not 8-byte integers, so exact mode moves 1.5x the bytes of
-    /// float mode (not 2x). `fixed` is left holding partial sums (scratch). fixed, floats: [n].
+    /// The reduce-scatter usually carries the integers at 5 bytes (`Int64.packedForWire`) and the all-gather
+    /// carries 4-byte floats, so exact mode moves about 1.13x the bytes of float mode (not 2x). `fixed` is
+    /// left holding partial sums (scratch). fixed, floats: [n].
     /// An overflow anywhere (poison) becomes NaN at that element on every rank and throws
     /// `CollectiveFailed` with reason `.fixedPointOverflow` on every rank, after the collective completed.
     public func allReduceExact(_ fixed: UnsafeMutableBufferPointer<Int64>,
