@@ -39,33 +39,30 @@ struct CRC32CTests {
     /// starts and seeds: the joined chains must equal the table implementation.
     @Test("three-chain blocks: every length near the block sizes equals the table path")
     func interleavedBlocks() {
-        let bytes = randomBytes(100_000, seed: 21)
         let lengths = [767, 768, 769, 1535, 1536, 1544, 24_575, 24_576, 24_577, 25_344, 49_152, 49_920, 99_000]
-        for length in lengths {
-            for (start, seed) in [(0, UInt32(0)), (1, 0xDEAD_BEEF), (5, .max)] {
-                bytes.withUnsafeBytes { all in
-                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
-                    let table = crc32cPortable(slice, seed: seed)
-                    #expect(crc32c(slice, seed: seed) == table, "length \(length) at \(start)")
-                    #expect(crc32cChains(slice, seed: seed) ?? table == table, "chains, length \(length) at \(start)")
-                }
-            }
-        }
+        Self.expectPathsAgree(randomBytes(100_000, seed: 21), lengths: lengths,
+                              starts: [(0, 0), (1, 0xDEAD_BEEF), (5, .max)])
     }
 
     /// Lengths around the folding path's minimum (1024 bytes) and its block sizes (256, 64, 16 bytes), with
     /// odd starts and seeds; on CPUs without VPCLMULQDQ this checks the chains a second time.
     @Test("folding: every length near the fold minimum and block sizes equals the table path")
     func foldedBlocks() {
-        let bytes = randomBytes(70_000, seed: 23)
         var lengths = Array(1000...1300) + [2047, 2048, 2049, 4095, 4096, 4111, 4112, 4113, 4160, 4175]
         lengths += [65_535, 65_536, 65_537, 65_536 + 64 + 16 + 7]
+        Self.expectPathsAgree(randomBytes(70_000, seed: 23), lengths: lengths,
+                              starts: [(0, 0), (3, 0x1234_5678), (63, .max)])
+    }
+
+    /// The dispatching path and the three chains equal the table path on `bytes[start ..< start + length]`.
+    static func expectPathsAgree(_ bytes: [UInt8], lengths: [Int], starts: [(offset: Int, seed: UInt32)]) {
         for length in lengths {
-            for (start, seed) in [(0, UInt32(0)), (3, 0x1234_5678), (63, .max)] {
+            for (start, seed) in starts {
                 bytes.withUnsafeBytes { all in
                     let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
                     let table = crc32cPortable(slice, seed: seed)
                     #expect(crc32c(slice, seed: seed) == table, "length \(length) at \(start)")
+                    #expect(crc32cChains(slice, seed: seed) ?? table == table, "chains, length \(length) at \(start)")
                 }
             }
         }
