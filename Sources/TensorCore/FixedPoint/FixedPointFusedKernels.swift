@@ -101,8 +101,9 @@ public func fixedPackIfFitsReference(_ x: UnsafeBufferPointer<Int64>, width: Int
         for b in 0..<4 { y[4 * i + b] = UInt8(truncatingIfNeeded: bits >> (8 * b)) }
         for b in 0..<(width - 4) { y[4 * n + (width - 4) * i + b] = UInt8(truncatingIfNeeded: bits >> (32 + 8 * b)) }
     }
-    let limit = Int64(1) << (8 * min(width, 7) - 1)
-    return width == 8 || x.allSatisfy { $0 >= -limit && $0 < limit }
+    guard width < 8 else { return true }
+    let limit = Int64(1) << (8 * width - 1)
+    return x.allSatisfy { $0 >= -limit && $0 < limit }
 }
 
 /// Plain-loop reference of `fixedAddPackedToFloat`: `fixedAddPackedReference` on a copy, then
