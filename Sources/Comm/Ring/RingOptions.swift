@@ -78,7 +78,7 @@ public protocol RingElement: BitwiseCopyable {
 
 extension Float: RingElement {
     public static var wireBytes: UInt32 { 4 }
-    public static var acceptedWireBytes: [UInt32] { [4] }
+    public static let acceptedWireBytes: [UInt32] = [4]
     public static func packedForWire(_ values: UnsafeBufferPointer<Float>) -> (frame: Frame, width: UInt32)? { nil }
     public static func reduce(_ source: UnsafeRawBufferPointer, width: UInt32,
                               into target: UnsafeMutableBufferPointer<Float>) {
@@ -94,7 +94,7 @@ extension Float: RingElement {
 /// planar form): realistic gradients need 5, so exact mode's reduce-scatter moves 5/8 of the bytes, exactly.
 extension Int64: RingElement {
     public static var wireBytes: UInt32 { 8 }
-    public static var acceptedWireBytes: [UInt32] { fixedPackedWidths.map(UInt32.init) }
+    public static let acceptedWireBytes: [UInt32] = fixedPackedWidths.map(UInt32.init)
     /// One pass at the usual width 5 (`fixedPackIfFits`); only a chunk that does not fit is scanned for its
     /// width (`fixedPackedWidth`) and packed again. Width 8 goes zero-copy.
     public static func packedForWire(_ values: UnsafeBufferPointer<Int64>) -> (frame: Frame, width: UInt32)? {
