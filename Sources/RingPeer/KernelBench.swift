@@ -22,6 +22,11 @@ func kernelBench(_ args: ArraySlice<String>) -> Int32 {
     defer { packed.deallocate() }
     _ = fixedPackIfFits(roFixed, width: 5, into: packed)
     let roPacked = UnsafeRawBufferPointer(packed), packedArray = Array(roPacked), fixedArray = Array(roFixed)
+    // Exact mode's common case: a received chunk and this rank's wire image, both at 5 bytes.
+    let planes = FixedPlanes(packed: roPacked, count: count, width: 5)
+    let sumsPacked = UnsafeMutableRawBufferPointer.allocate(byteCount: count * 5, alignment: 64)
+    defer { sumsPacked.deallocate() }
+    let sumsPlanes = MutableFixedPlanes(packed: sumsPacked, count: count, width: 5)
     let rows: [(String, Int, () -> Void, () -> Void)] = [
         ("float -> fixed", 12, { fixedFromFloat(ro, fixed2, format: format) },
          { fixedFromFloatReference(ro, fixed2, format: format) }),
@@ -35,6 +40,16 @@ func kernelBench(_ args: ArraySlice<String>) -> Int32 {
         ("float(fixed+pkd)", 17,
          { fixedAddPackedToFloat(roPacked, width: 5, roFixed, into: floats2, format: format) },
          { fixedAddPackedToFloatReference(packedArray, width: 5, fixedArray, into: floats2, format: format) }),
+        ("float(pkd+pkd)", 14, { fixedSumToFloat(planes, planes, into: floats2, format: format) },
+         { fixedAddPackedToFloatReference(packedArray, width: 5, fixedArray, into: floats2, format: format) }),
+        ("pkd+pkd -> pkd", 15, { _ = fixedSumPackIfFits(planes, planes, into: sumsPlanes) },
+         {
+            for i in 0..<count {
+                let value = fixedPackedValueReference(packedArray, width: 5, count: count, at: i)
+                fixed2[i] = value &+ value
+            }
+            _ = fixedPackIfFitsReference(UnsafeBufferPointer(fixed2), width: 5, into: sumsPacked)
+         }),
         ("float += float", 12, { floatAdd(ro, into: floats2) }, { floatAddReference(ro, into: floats2) }),
     ]
     print("kernel           elements   fast GB/s   naive GB/s   speedup")

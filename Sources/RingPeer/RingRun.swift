@@ -83,10 +83,11 @@ struct PeerWorkload {
         let input = (0..<n).map { Float(a.rank * 1000 + $0 % 997) * unit }
         var values = input
         let accumulator = FixedPointAccumulator(count: n)
-        // Exact mode starts from the fixed-point buffer that training fills shard by shard while it computes
-        // (ShardGradients), so the collective is timed from there; exact-convert also times one shard's
-        // float -> fixed conversion, the end-to-end cost of a single-shard worker.
-        let fixedInput = try exactInput(input, accumulator: accumulator)
+        // Exact mode starts from the accumulator that training fills shard by shard while it computes
+        // (ShardGradients: integers and their wire image), so the collective is timed from there;
+        // exact-convert also times one shard's float -> fixed conversion, the end-to-end cost of a
+        // single-shard worker.
+        try input.withUnsafeBufferPointer { try accumulator.add($0) }
         var times: [Double] = []
         let started = ContinuousClock.now
         let total = a.warmups + a.iterations
@@ -94,11 +95,8 @@ struct PeerWorkload {
             _ = values.withUnsafeMutableBufferPointer { v in
                 input.withUnsafeBufferPointer { v.update(fromContentsOf: $0) }
             }
-            if a.mode == "exact" {   // the collective leaves partial sums in the buffer: restore it, untimed
-                accumulator.withValues { fixed in _ = fixed.update(fromContentsOf: fixedInput) }
-            }
             // Untimed barrier, as the MPI peer's MPI_Barrier: no rank's timed collective includes waiting for
-            // a neighbour still restoring its buffers (exact mode restores 3x the bytes of float mode).
+            // a neighbour still restoring its buffers.
             try token.withUnsafeMutableBufferPointer { try barrier.allReduce($0, step: UInt64(iteration + 1)) }
             let t0 = ContinuousClock.now
             do throws(CollectiveFailed) {
@@ -106,11 +104,9 @@ struct PeerWorkload {
                 case "float":
                     try values.withUnsafeMutableBufferPointer { b throws(CollectiveFailed) in
                         try ring.allReduce(b, step: UInt64(iteration + 1)) }
-                case "exact":
-                    try accumulator.withValues { fixed throws(CollectiveFailed) in
-                        try values.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
-                            try ring.allReduceExact(fixed, into: out, step: UInt64(iteration + 1))
-                        }
+                case "exact":   // the collective leaves the accumulator unchanged: no restore needed
+                    try values.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
+                        try ring.allReduceExact(accumulator, into: out, step: UInt64(iteration + 1))
                     }
                 default:
                     try exactIteration(ring, accumulator: accumulator, input: input, into: &values,
@@ -137,13 +133,6 @@ struct PeerWorkload {
         return 0
     }
 
-    /// The fixed-point image of `input` (what the accumulator holds after one shard).
-    private func exactInput(_ input: [Float], accumulator: FixedPointAccumulator) throws -> [Int64] {
-        accumulator.reset()
-        try input.withUnsafeBufferPointer { try accumulator.add($0) }
-        return accumulator.withValues { Array($0) }
-    }
-
     /// exact-convert: float -> fixed (one shard), ring, float result, all timed.
     private func exactIteration(_ ring: RingAllReduce, accumulator: FixedPointAccumulator, input: [Float],
                                 into values: inout [Float], step: UInt64) throws(CollectiveFailed) {
@@ -153,10 +142,8 @@ struct PeerWorkload {
         } catch {
             preconditionFailure("RingPeer: known inputs are in range: \(error)")
         }
-        try accumulator.withValues { fixed throws(CollectiveFailed) in
-            try values.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
-                try ring.allReduceExact(fixed, into: out, step: step)
-            }
+        try values.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
+            try ring.allReduceExact(accumulator, into: out, step: step)
         }
     }
 

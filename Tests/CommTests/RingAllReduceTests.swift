@@ -60,7 +60,7 @@ struct RingAllReduceTests {
                 var viaIntegers = [Float](repeating: 0, count: count)
                 let copy = FixedPointAccumulator(count: count)
                 try copy.add(accumulator)
-                try copy.withValues { try ring.allReduce($0, step: 3) }
+                try copy.withMutableValues { try ring.allReduce($0, step: 3) }
                 try viaIntegers.withUnsafeMutableBufferPointer { try copy.readFloats(into: $0) }
                 var out = [Float](repeating: 0, count: count)
                 try accumulator.withValues { fixed in
@@ -90,7 +90,7 @@ struct RingAllReduceTests {
             let input = gradientLikeValues(count, tag: 500 + UInt32(r), highExponent: 10)
             let oneShot = FixedPointAccumulator(count: count)
             try input.withUnsafeBufferPointer { try oneShot.add($0) }
-            try oneShot.withValues { try ring.allReduce($0, step: 1) }
+            try oneShot.withMutableValues { try ring.allReduce($0, step: 1) }
 
             var exactOneShot = [Float](repeating: 0, count: count)
             let scratch = FixedPointAccumulator(count: count)
@@ -108,7 +108,7 @@ struct RingAllReduceTests {
                 }
             }
             producer.start()
-            try bucketed.withValues { try ring.allReduce($0, buckets: buckets, readiness: readiness, step: 2) }
+            try bucketed.withMutableValues { try ring.allReduce($0, buckets: buckets, readiness: readiness, step: 2) }
             let same = oneShot.withValues { a in bucketed.withValues { b in Array(a) == Array(b) } }
             var exactBucketed = [Float](repeating: 0, count: count)
             scratch.reset()
@@ -133,14 +133,54 @@ struct RingAllReduceTests {
         }
     }
 
+    /// The accumulator's path lends its wire image and packs sums in one pass; the plain path packs every chunk.
+    @Test("exact mode from an accumulator or plain integers gives the exact sum, also where sums outgrow 5 bytes",
+          arguments: [1, 2, 3, 4, 7])
+    func exactFromAccumulator(size: Int) throws {
+        let count = 20_011
+        let inputs = (0..<size).map { r in
+            var x = gradientLikeValues(count, tag: 900 + UInt32(r), highExponent: -2)   // fits 5 bytes
+            x[777] = 0.3                  // the sum of two ranks' 0.3 needs 6 bytes: the 8-byte path of partial sums
+            if r == 0 { x[15_000] = 3 }   // rank 0's image refuses this block: its own values go as integers
+            return x
+        }
+        let total = FixedPointAccumulator(count: count)   // the exact sum, in one place
+        for x in inputs { try x.withUnsafeBufferPointer { try total.add($0) } }
+        var expected = [Float](repeating: 0, count: count)
+        try expected.withUnsafeMutableBufferPointer { try total.readFloats(into: $0) }
+        let expectedBits = expected.map(\.bitPattern)
+        for chunkBytes in [4096, 1 << 20] {
+            let options = RingOptions(runID: Self.runID, chunkBytes: chunkBytes, timeout: .seconds(10))
+            let results = runRanks(size: size, runID: Self.runID, options: options) { r, ring in
+                let accumulator = FixedPointAccumulator(count: count)
+                try inputs[r].withUnsafeBufferPointer { try accumulator.add($0) }
+                let before = accumulator.withValues { Array($0) }
+                var viaImage = [Float](repeating: 0, count: count), plain = viaImage
+                try viaImage.withUnsafeMutableBufferPointer { try ring.allReduceExact(accumulator, into: $0, step: 1) }
+                try accumulator.withValues { f in
+                    try plain.withUnsafeMutableBufferPointer { try ring.allReduceExact(f, into: $0, step: 2) } }
+                let unchanged = accumulator.withValues { Array($0) } == before
+                return (viaImage.map(\.bitPattern), plain.map(\.bitPattern), unchanged)
+            }
+            for (r, result) in results.enumerated() {
+                let (viaImage, plain, unchanged) = try result.get()
+                let imageExact = viaImage == expectedBits, plainExact = plain == expectedBits   // (short messages)
+                #expect(imageExact, "wire image path, size \(size), chunk \(chunkBytes), rank \(r)")
+                #expect(plainExact, "plain path, size \(size), chunk \(chunkBytes), rank \(r)")
+                #expect(unchanged, "the accumulator is left unchanged, rank \(r)")
+            }
+        }
+    }
+
     @Test("training flow: backward converts bucket by bucket on another thread while the ring reduces; same bits")
     func overlappedConversion() throws {
         let size = 3, count = 40_009
         let buckets = [30_000..<40_009, 10_000..<30_000, 0..<10_000]   // backward: last layers first
         let options = RingOptions(runID: Self.runID, chunkBytes: 8192, timeout: .seconds(10))
         let results = runRanks(size: size, runID: Self.runID, options: options) { r, ring in
-            let shards = [gradientLikeValues(count, tag: 700 + UInt32(r), highExponent: 8),
-                          gradientLikeValues(count, tag: 710 + UInt32(r), highExponent: 8)]
+            // Realistic magnitudes, so the ring sends the wire image the backward thread is still writing.
+            let shards = [gradientLikeValues(count, tag: 700 + UInt32(r), highExponent: -3),
+                          gradientLikeValues(count, tag: 710 + UInt32(r), highExponent: -3)]
             // Reference: both shards accumulated whole, one-shot exact all-reduce.
             let whole = FixedPointAccumulator(count: count)
             for shard in shards { try shard.withUnsafeBufferPointer { try whole.add($0) } }
@@ -162,10 +202,8 @@ struct RingAllReduceTests {
             }
             producer.start()
             var overlapped = [Float](repeating: 0, count: count)
-            try accumulator.withValues { f in
-                try overlapped.withUnsafeMutableBufferPointer {
-                    try ring.allReduceExact(f, into: $0, buckets: buckets, readiness: readiness, step: 2) }
-            }
+            try overlapped.withUnsafeMutableBufferPointer {
+                try ring.allReduceExact(accumulator, into: $0, buckets: buckets, readiness: readiness, step: 2) }
             return overlapped.map(\.bitPattern) == expected.map(\.bitPattern)
         }
         for (r, result) in results.enumerated() {
@@ -173,8 +211,9 @@ struct RingAllReduceTests {
         }
     }
 
-    @Test("exact mode: an overflowing sum is reported on every rank at the same element; others stay exact")
-    func exactOverflow() {
+    @Test("exact mode: an overflowing sum is reported on every rank at the same element; others stay exact",
+          arguments: [false, true])
+    func exactOverflow(fromAccumulator: Bool) {
         let size = 3, count = 5000
         let narrow = FixedPointFormat(fractionBits: 40, inputMagnitudeBits: 22)   // only 2 summands safe
         let options = RingOptions(runID: Self.runID, chunkBytes: 1024, timeout: .seconds(5))
@@ -185,9 +224,13 @@ struct RingAllReduceTests {
             try input.withUnsafeBufferPointer { try accumulator.add($0) }
             var out = [Float](repeating: 0, count: count)
             do {
-                try accumulator.withValues { f in
-                    try out.withUnsafeMutableBufferPointer {
-                        try ring.allReduceExact(f, into: $0, format: narrow, step: 1) }
+                if fromAccumulator {
+                    try out.withUnsafeMutableBufferPointer { try ring.allReduceExact(accumulator, into: $0, step: 1) }
+                } else {
+                    try accumulator.withValues { f in
+                        try out.withUnsafeMutableBufferPointer {
+                            try ring.allReduceExact(f, into: $0, format: narrow, step: 1) }
+                    }
                 }
             } catch let error as CollectiveFailed {
                 let othersExact = out.indices.allSatisfy { $0 == 4321 ? out[$0].isNaN : out[$0] == 6 }

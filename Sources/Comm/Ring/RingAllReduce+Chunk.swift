@@ -3,30 +3,43 @@ import Wire
 // MARK: - Sending and receiving one chunk
 
 extension RingAllReduce {
-    /// A chunk ready to send: its payload (packed, lent zero-copy or copied) and wire width.
+    /// A chunk ready to send: its payload planes (packed, lent zero-copy or copied) and wire width.
     struct OutgoingChunk {
-        var frame: Frame
+        var frames: [Frame]
         var width: UInt32
     }
 
-    /// A received chunk not yet added or stored: its payload, wire width, range in the region and phase.
+    /// A received chunk not yet added or stored: its payload planes, wire width, range in the region and step.
     struct ArrivedChunk {
-        var frame: Frame
+        var frames: [Frame]
         var width: UInt32
         var range: Range<Int>
-        var phase: RingPhase
+        var planStep: RingPlan.Step
+
+        /// The payload as planes (`RingPayload`), valid during `body`.
+        func withPayload<R>(_ body: (RingPayload) -> R) -> R {
+            frames[0].withUnsafeBytes { first in
+                guard frames.count > 1 else { return body(RingPayload(first: first)) }
+                return frames[1].withUnsafeBytes { second in body(RingPayload(first: first, second: second)) }
+            }
+        }
     }
 
     /// The payload of `region[range]`: packed narrower when the element type can (exact mode), else lent
     /// zero-copy when `options.zeroCopy`, else copied. A lent range must stay unchanged until released.
-    func prepareChunk<E: RingElement>(_ region: UnsafeMutableBufferPointer<E>, range: Range<Int>) -> OutgoingChunk {
-        let values = UnsafeBufferPointer(UnsafeMutableBufferPointer(rebasing: region[range]))
-        if let packed = E.packedForWire(values) { return OutgoingChunk(frame: packed.frame, width: packed.width) }
+    func prepareChunk<E: RingElement>(_ region: UnsafeBufferPointer<E>, range: Range<Int>) -> OutgoingChunk {
+        let values = UnsafeBufferPointer(rebasing: region[range])
+        if let packed = E.packedForWire(values) { return OutgoingChunk(frames: packed.frames, width: packed.width) }
         let bytes = UnsafeRawBufferPointer(values)
-        guard options.zeroCopy else { return OutgoingChunk(frame: Frame(copying: bytes), width: E.wireBytes) }
+        guard options.zeroCopy else { return OutgoingChunk(frames: [Frame(copying: bytes)], width: E.wireBytes) }
+        return OutgoingChunk(frames: [lend(bytes)], width: E.wireBytes)
+    }
+
+    /// A zero-copy frame over `bytes`, counted in the ledger until libzmq releases it.
+    func lend(_ bytes: UnsafeRawBufferPointer) -> Frame {
         ledger.lend()
         let ledger = self.ledger
-        return OutgoingChunk(frame: Frame(lending: bytes) { ledger.release() }, width: E.wireBytes)
+        return Frame(lending: bytes) { ledger.release() }
     }
 
     /// Sends a prepared chunk of `range` to the next rank.
@@ -40,7 +53,7 @@ extension RingAllReduce {
                                 membershipEpoch: options.membershipEpoch, step: context.step,
                                 sequence: nextSequence())
         do throws(TransportError) {
-            try next!.send(envelope, body: .ringChunkHeader(header), payload: [chunk.frame], to: nil,
+            try next!.send(envelope, body: .ringChunkHeader(header), payload: chunk.frames, to: nil,
                            timeout: options.timeout)
         } catch {
             throw failure(reason(for: error, sending: true), step: context.step, bucket: context.bucket,
@@ -52,7 +65,8 @@ extension RingAllReduce {
     /// Receives the chunk that matches `range`, dropping (and counting) anything else, until the deadline.
     func receiveChunk<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,
                                       planStep: RingPlan.Step,
-                                      context: ChunkContext) throws(CollectiveFailed) -> (frame: Frame, width: UInt32) {
+                                      context: ChunkContext)
+        throws(CollectiveFailed) -> (frames: [Frame], width: UInt32) {
         let expected = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
                                    planStep: planStep, context: context)
         let deadline = ContinuousClock.now + options.timeout
@@ -76,10 +90,10 @@ extension RingAllReduce {
         }
     }
 
-    /// The chunk's frame and wire width if `message` is exactly the expected chunk (at any width in
-    /// `widths`); otherwise counts and logs the drop.
+    /// The chunk's frames and wire width if `message` is exactly the expected chunk (at any width in
+    /// `widths`, with the planes of that width: `RingPayload.planeBytes`); otherwise counts and logs the drop.
     private func accept(_ message: WireMessage<Frame>, expected: RingChunkHeader, widths: [UInt32],
-                        step: UInt64) -> (frame: Frame, width: UInt32)? {
+                        step: UInt64) -> (frames: [Frame], width: UInt32)? {
         guard message.envelope.type == .ringChunkHeader, case let .ringChunkHeader(header) = message.body else {
             count { $0.foreignDropped += 1 }
             options.log("[ring] rank \(rank): dropped a \(message.envelope.type) message on the ring socket")
@@ -92,16 +106,17 @@ extension RingAllReduce {
                         + "step \(envelope.step); expected \(options.membershipEpoch), \(step))")
             return nil
         }
-        let payloadBytes = message.payload.reduce(0) { $0 + $1.count }
         var sameChunk = header
         sameChunk.elementBytes = expected.elementBytes
-        guard sameChunk == expected, widths.contains(header.elementBytes), message.payload.count == 1,
-              payloadBytes == Int(expected.elementCount) * Int(header.elementBytes) else {
+        guard sameChunk == expected, widths.contains(header.elementBytes),
+              message.payload.map(\.count) == RingPayload.planeBytes(width: header.elementBytes,
+                                                                     count: Int(expected.elementCount)) else {
             count { $0.mismatchedDropped += 1 }
-            options.log("[ring] rank \(rank): dropped a misplaced chunk \(header); expected \(expected)")
+            options.log("[ring] rank \(rank): dropped a misplaced chunk \(header) with planes "
+                        + "\(message.payload.map(\.count)); expected \(expected)")
             return nil
         }
-        return (message.payload[0], header.elementBytes)
+        return (message.payload, header.elementBytes)
     }
 
     private func chunkHeader<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,

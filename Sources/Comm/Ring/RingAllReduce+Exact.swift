@@ -4,45 +4,63 @@ import Wire
 // MARK: - Exact mode: integer reduce-scatter, float all-gather
 
 extension RingAllReduce {
-    /// Exact all-reduce (SYSTEM.md §4): reduce-scatter of the fixed-point `fixed` values as `Int64`; each
-    /// rank converts the segment it owns to float once, in the same pass as its last addition
-    /// (`fixedAddPackedToFloat`), and the all-gather distributes those floats. Every rank ends with the same
-    /// bits in `floats`, and they depend only on the integer sums, hence not on the world size or the ring order.
+    /// Exact all-reduce (SYSTEM.md §4) of an accumulator's fixed-point sum: reduce-scatter of the integers, each
+    /// rank converts the segment it owns to float once, in the same pass as its last addition, and the
+    /// all-gather distributes those floats. Every rank ends with the same bits in `floats`, and they depend
+    /// only on the integer sums, hence not on the world size or the ring order.
     ///
-    /// The reduce-scatter usually carries the integers at 5 bytes (`Int64.packedForWire`) and the all-gather
-    /// carries 4-byte floats, so exact mode moves about 1.13x the bytes of float mode (not 2x). `fixed` is
-    /// left holding partial sums (scratch). fixed, floats: [n].
+    /// The integers usually travel at 5 bytes (planar form) and the floats at 4, so exact mode moves about
+    /// 1.13x the bytes of float mode (not 2x). The first reduce-scatter step lends the accumulator's wire
+    /// image (`FixedPointAccumulator.wireImage`) zero-copy, later steps add the received chunk to it and pack
+    /// the sum in one pass (`fixedSumPackIfFits`), and the last one converts (`fixedSumToFloat`): no 8-byte
+    /// integer is read or written unless a value needs more than 5 bytes. The accumulator is left unchanged.
+    /// floats: [accumulator.count]. `buckets` and `readiness` as in `allReduce(_:buckets:readiness:step:)`.
     /// An overflow anywhere (poison) becomes NaN at that element on every rank and throws
     /// `CollectiveFailed` with reason `.fixedPointOverflow` on every rank, after the collective completed.
-    public func allReduceExact(_ fixed: UnsafeMutableBufferPointer<Int64>,
-                               into floats: UnsafeMutableBufferPointer<Float>,
+    public func allReduceExact(_ accumulator: FixedPointAccumulator, into floats: UnsafeMutableBufferPointer<Float>,
+                               buckets: [Range<Int>]? = nil, readiness: BucketReadiness? = nil,
+                               step: UInt64) throws(CollectiveFailed) {
+        try accumulator.withValues { values throws(CollectiveFailed) in
+            try allReduceExact(ExactOperand(values: values, image: accumulator.wireImage), into: floats,
+                               format: accumulator.format, buckets: buckets, readiness: readiness, step: step)
+        }
+    }
+
+    /// Exact all-reduce of plain fixed-point values (as above, without a wire image: every chunk is packed
+    /// here). `fixed` is left unchanged. fixed, floats: [n].
+    public func allReduceExact(_ fixed: UnsafeBufferPointer<Int64>, into floats: UnsafeMutableBufferPointer<Float>,
                                format: FixedPointFormat = .standard, buckets: [Range<Int>]? = nil,
                                readiness: BucketReadiness? = nil, step: UInt64) throws(CollectiveFailed) {
-        precondition(fixed.count == floats.count, "allReduceExact: \(fixed.count) integers for \(floats.count) floats")
+        try allReduceExact(ExactOperand(values: fixed, image: { _ in nil }), into: floats, format: format,
+                           buckets: buckets, readiness: readiness, step: step)
+    }
+
+    /// This rank's fixed-point values, and their 5-byte wire image where there is one.
+    struct ExactOperand {
+        var values: UnsafeBufferPointer<Int64>
+        var image: (Range<Int>) -> FixedPlanes?
+
+        /// Values `range` (absolute), as the narrowest planes at hand.
+        func planes(_ range: Range<Int>) -> FixedPlanes {
+            image(range) ?? FixedPlanes(UnsafeBufferPointer(rebasing: values[range]))
+        }
+    }
+
+    private func allReduceExact(_ own: ExactOperand, into floats: UnsafeMutableBufferPointer<Float>,
+                                format: FixedPointFormat, buckets: [Range<Int>]?, readiness: BucketReadiness?,
+                                step: UInt64) throws(CollectiveFailed) {
+        precondition(own.values.count == floats.count,
+                     "allReduceExact: \(own.values.count) integers for \(floats.count) floats")
         firstNaNSeen = nil
-        try forEachBucket(buckets ?? [0..<fixed.count], count: fixed.count, readiness: readiness, step: step) {
+        try forEachBucket(buckets ?? [0..<floats.count], count: floats.count, readiness: readiness, step: step) {
             index, bucket throws(CollectiveFailed) in
             var context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
-            let integers = UnsafeMutableBufferPointer(rebasing: fixed[bucket])
             let results = UnsafeMutableBufferPointer(rebasing: floats[bucket])
-            // As many elements per chunk as the float all-gather (and float mode): integers usually travel
-            // at 5 bytes (`Int64.packedForWire`), and fewer, larger chunks mean fewer per-chunk round trips.
-            let plan = RingPlan(count: bucket.count, rank: rank, size: size,
-                                chunkElements: max(1, options.chunkBytes / 4))
             if size == 1 {
-                convert(UnsafeBufferPointer(integers), into: results, at: bucket.lowerBound, format: format)
+                convert(UnsafeBufferPointer(rebasing: own.values[bucket]), into: results, at: bucket.lowerBound,
+                        format: format)
             } else {
-                try run(plan.steps.prefix(size - 2), region: integers, context: context)
-                // The last reduce-scatter step completes the owned segment: add and convert in one pass.
-                let last = plan.steps[size - 2 ..< size - 1]
-                try run(last, region: integers, context: context) { payload, width, range in
-                    let sums = UnsafeMutableBufferPointer(rebasing: results[range])
-                    let partial = UnsafeBufferPointer(rebasing: integers[range])
-                    if !fixedAddPackedToFloat(payload, width: Int(width), partial, into: sums, format: format),
-                       self.firstNaNSeen == nil {
-                        self.firstNaNSeen = bucket.lowerBound + range.lowerBound + firstNaN(UnsafeBufferPointer(sums))!
-                    }
-                }
+                try reduceScatterExact(own, bucket: bucket, into: results, format: format, context: context)
             }
             context.detectNaN = true
             let gather = RingPlan(count: bucket.count, rank: rank, size: size,
@@ -53,9 +71,65 @@ extension RingAllReduce {
             throw failure(.fixedPointOverflow(.overflow(index: firstBad, format: format)), step: step, bucket: 0)
         }
     }
-}
 
-extension RingAllReduce {
+    /// The reduce-scatter of one bucket. A chunk received at ring step s (s < size - 2) is added to this
+    /// rank's values and sent on at step s + 1, so its sum lives only as an outgoing payload in `sums`
+    /// (keyed by its range) in between; at the last step the sum is converted into `results` instead.
+    private func reduceScatterExact(_ own: ExactOperand, bucket: Range<Int>,
+                                    into results: UnsafeMutableBufferPointer<Float>, format: FixedPointFormat,
+                                    context: ChunkContext) throws(CollectiveFailed) {
+        // As many elements per chunk as the float all-gather (and float mode): integers usually travel at
+        // 5 bytes, and fewer, larger chunks mean fewer per-chunk round trips.
+        let plan = RingPlan(count: bucket.count, rank: rank, size: size, chunkElements: max(1, options.chunkBytes / 4))
+        let base = bucket.lowerBound
+        var sums: [Int: OutgoingChunk] = [:]
+        try run(plan.steps.prefix(size - 1), of: Int64.self, context: context, prepare: { range, planStep in
+            if planStep.ringStep > 0 {
+                guard let sum = sums.removeValue(forKey: range.lowerBound) else {
+                    preconditionFailure("allReduceExact: chunk \(range) sent before its sum was computed")
+                }
+                return sum
+            }
+            return ownChunk(own, (base + range.lowerBound)..<(base + range.upperBound))
+        }, absorb: { chunk in
+            let mine = own.planes((base + chunk.range.lowerBound)..<(base + chunk.range.upperBound))
+            chunk.withPayload { payload in
+                let received = payload.fixedPlanes(width: chunk.width)
+                if chunk.planStep.ringStep == size - 2 {
+                    let sums = UnsafeMutableBufferPointer(rebasing: results[chunk.range])
+                    if !fixedSumToFloat(received, mine, into: sums, format: format), firstNaNSeen == nil {
+                        firstNaNSeen = base + chunk.range.lowerBound + firstNaN(UnsafeBufferPointer(sums))!
+                    }
+                } else {
+                    sums[chunk.range.lowerBound] = partialSum(received, mine)
+                }
+            }
+        })
+    }
+
+    /// This rank's own values of `range` (absolute) as a payload: its wire image lent zero-copy, else packed.
+    private func ownChunk(_ own: ExactOperand, _ range: Range<Int>) -> OutgoingChunk {
+        if let image = own.image(range) {
+            return OutgoingChunk(frames: [lend(image.lowPlane), lend(image.highPlane)], width: 5)
+        }
+        return prepareChunk(own.values, range: range)
+    }
+
+    /// received + mine as the payload to send on: packed at 5 bytes in one pass, or, when a sum needs more
+    /// (or overflowed into poison), the 8-byte sums packed as narrow as they fit.
+    private func partialSum(_ received: FixedPlanes, _ mine: FixedPlanes) -> OutgoingChunk {
+        let packed = fixedPlaneFrames(count: mine.count, width: 5) { fixedSumPackIfFits(received, mine, into: $0) }
+        if let frames = packed {
+            return OutgoingChunk(frames: frames, width: 5)
+        }
+        var wide = [Int64](repeating: 0, count: mine.count)   // rare: sums beyond 2^39, or poison
+        wide.withUnsafeMutableBufferPointer { _ = fixedSum(received, mine, into: $0) }
+        return wide.withUnsafeBufferPointer { sums in
+            Int64.packedForWire(sums).map { OutgoingChunk(frames: $0.frames, width: $0.width) }
+                ?? OutgoingChunk(frames: [Frame(copying: UnsafeRawBufferPointer(sums))], width: 8)
+        }
+    }
+
     /// results = float(integers), noting the first poisoned element (`offset`: the bucket's place).
     fileprivate func convert(_ integers: UnsafeBufferPointer<Int64>, into results: UnsafeMutableBufferPointer<Float>,
                              at offset: Int, format: FixedPointFormat) {

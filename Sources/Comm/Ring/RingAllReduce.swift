@@ -105,11 +105,17 @@ public final class RingAllReduce {
         var detectNaN = false
     }
 
-    /// What becomes of a received chunk instead of the default (reduce-scatter: add into the region;
-    /// all-gather: store): its payload, wire width and range in the region.
-    typealias Absorb = (_ payload: UnsafeRawBufferPointer, _ width: UInt32, _ range: Range<Int>) -> Void
+    /// Runs `steps` of a plan over `region` (the bucket): sends its ranges (`prepareChunk`) and adds
+    /// (reduce-scatter) or stores (all-gather) what arrives into it.
+    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, region: UnsafeMutableBufferPointer<E>,
+                             context: ChunkContext) throws(CollectiveFailed) {
+        try run(steps, of: E.self, context: context,
+                prepare: { range, _ in prepareChunk(UnsafeBufferPointer(region), range: range) },
+                absorb: { chunk in take(chunk, into: region, context: context) })
+    }
 
-    /// Runs `steps` of a plan over `region` (the bucket), one interleaved transfer at a time.
+    /// Runs `steps` of a plan, one interleaved transfer at a time: `prepare` gives the payload to send for a
+    /// range at a step, `absorb` consumes each received chunk.
     ///
     /// The socket operations strictly alternate *send chunk k, receive chunk k*; the local work around them
     /// is pipelined so that it overlaps chunk k's transit instead of adding to it: between sending chunk k
@@ -117,54 +123,53 @@ public final class RingAllReduce {
     /// chunk is prepared early only if its range does not depend on chunk k (a segment that is one chunk
     /// long, sent on in the next step), and a pending absorb is finished before anything that reads its
     /// range is prepared, so every chunk goes out with its final values.
-    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, region: UnsafeMutableBufferPointer<E>,
-                             context: ChunkContext, absorb: Absorb? = nil) throws(CollectiveFailed) {
+    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, of _: E.Type, context: ChunkContext,
+                             prepare: (Range<Int>, RingPlan.Step) -> OutgoingChunk,
+                             absorb: (ArrivedChunk) -> Void) throws(CollectiveFailed) {
         let transfers = steps.flatMap { planStep in planStep.transfers.map { (planStep, $0) } }
         var arrived: ArrivedChunk?
         var early: OutgoingChunk?
         for (index, (planStep, transfer)) in transfers.enumerated() {
             if !transfer.send.isEmpty {
                 if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
-                    take(pending, into: region, context: context, absorb: absorb)
+                    absorb(pending)
                     arrived = nil
                 }
-                let chunk = early ?? prepareChunk(region, range: transfer.send)
+                let chunk = early ?? prepare(transfer.send, planStep)
                 early = nil
                 try sendChunk(chunk, of: E.self, range: transfer.send, segment: planStep.sendSegment,
                               chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
             }
             if let pending = arrived {
-                take(pending, into: region, context: context, absorb: absorb)
+                absorb(pending)
                 arrived = nil
             }
             if index + 1 < transfers.count {
-                let following = transfers[index + 1].1.send
-                if !following.isEmpty, !following.overlaps(transfer.receive) {
-                    early = prepareChunk(region, range: following)
+                let (followingStep, following) = transfers[index + 1]
+                if !following.send.isEmpty, !following.send.overlaps(transfer.receive) {
+                    early = prepare(following.send, followingStep)
                 }
             }
             if !transfer.receive.isEmpty {
-                let (frame, width) = try receiveChunk(E.self, range: transfer.receive,
-                                                      segment: planStep.receiveSegment,
-                                                      chunkIndex: transfer.chunkIndex, planStep: planStep,
-                                                      context: context)
-                arrived = ArrivedChunk(frame: frame, width: width, range: transfer.receive, phase: planStep.phase)
+                let (frames, width) = try receiveChunk(E.self, range: transfer.receive,
+                                                       segment: planStep.receiveSegment,
+                                                       chunkIndex: transfer.chunkIndex, planStep: planStep,
+                                                       context: context)
+                arrived = ArrivedChunk(frames: frames, width: width, range: transfer.receive, planStep: planStep)
             }
         }
-        if let pending = arrived { take(pending, into: region, context: context, absorb: absorb) }
+        if let pending = arrived { absorb(pending) }
     }
 
-    /// Adds (reduce-scatter) or stores (all-gather) a received chunk into its range, or hands it to `absorb`.
+    /// Adds (reduce-scatter) or stores (all-gather) a received chunk into its range.
     private func take<E: RingElement>(_ chunk: ArrivedChunk, into region: UnsafeMutableBufferPointer<E>,
-                                      context: ChunkContext, absorb: Absorb?) {
+                                      context: ChunkContext) {
         let target = UnsafeMutableBufferPointer(rebasing: region[chunk.range])
-        chunk.frame.withUnsafeBytes { bytes in
-            if let absorb {
-                absorb(bytes, chunk.width, chunk.range)
-            } else if chunk.phase == .reduceScatter {
-                E.reduce(bytes, width: chunk.width, into: target)
+        chunk.withPayload { payload in
+            if chunk.planStep.phase == .reduceScatter {
+                E.reduce(payload, width: chunk.width, into: target)
             } else {
-                E.store(bytes, width: chunk.width, into: target)
+                E.store(payload, width: chunk.width, into: target)
             }
         }
         if context.detectNaN, firstNaNSeen == nil, E.self == Float.self,

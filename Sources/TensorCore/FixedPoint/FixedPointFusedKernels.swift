@@ -1,82 +1,183 @@
-// MARK: - Exact mode's fused ring kernels: one pass over the integers where there were two or three
+// MARK: - Exact mode's fused ring kernels: one pass where there were two or three
 //
-// Exact mode's reduce-scatter is bound by passes over the 8-byte integers (twice the bytes of the floats
-// float mode works on), so its two hot spots read them once:
-// - sending: pack at the common width 5 while checking that every value fits, instead of a width scan
-//   and then the packing (`fixedPackIfFits`);
-// - the last reduce-scatter step: add the received packed partial sums and convert straight to float,
-//   instead of writing the integer sums back and reading them again to convert (`fixedAddPackedToFloat`).
+// Exact mode's reduce-scatter is bound by passes over its integers, so every hot spot is one pass:
+// - packing for the wire while checking that every value fits the width, instead of a width scan and then
+//   the packing (`fixedPackIfFits`; the accumulator's wire image is made this way, block by block);
+// - a middle reduce-scatter step: add the received chunk to this rank's values and pack the sum to send on,
+//   without writing 8-byte sums anywhere (`fixedSumPackIfFits`);
+// - the last reduce-scatter step: add and convert straight to float (`fixedSumToFloat`).
+// The two-operand loops are specialised per pair of widths (`withPlaneWidths`).
 //
-// Shapes: n elements; packed buffers are n · width bytes (planar form, FixedPointPacking.swift).
+// Shapes: n elements; planes as in FixedPlanes.swift, packed buffers n · width bytes (FixedPointPacking.swift).
 
 /// Writes x in the planar form of `width` (5, 6 or 8) and returns whether every value fits that width as a
 /// signed integer (if not, y holds garbage and the caller packs wider). x: [n] Int64, y: n · width bytes.
 public func fixedPackIfFits(_ x: UnsafeBufferPointer<Int64>, width: Int,
                             into y: UnsafeMutableRawBufferPointer) -> Bool {
-    precondition(fixedPackedWidths.contains(width) && y.count == x.count * width,
-                 "fixedPackIfFits: \(y.count) bytes for \(x.count) elements of width \(width)")
-    let n = x.count
-    guard n > 0 else { return true }
-    if width == 8 {
-        y.copyMemory(from: UnsafeRawBufferPointer(x))
-        return true
-    }
-    let source = UnsafeRawPointer(x.baseAddress!)
-    // v ^ (v >> 63) clears the sign copies; a value fits iff that has no bit at or above 8 · width - 1.
-    var folded = SIMD8<Int64>()
-    var i = 0
-    while i + 8 <= n {
-        let v = source.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
-        folded |= v ^ (v &>> 63)
-        storePlanar(v, y, count: n, width: width, at: i)
-        i += 8
-    }
-    var bits = folded[0] | folded[1] | folded[2] | folded[3] | folded[4] | folded[5] | folded[6] | folded[7]
-    while i < n {
-        bits |= x[i] ^ (x[i] >> 63)
-        storePlanarValue(x[i], y, count: n, width: width, at: i)
-        i += 1
-    }
-    return bits >> (8 * width - 1) == 0
+    fixedPackIfFits(x, into: MutableFixedPlanes(packed: y, count: x.count, width: width))
 }
 
-/// out[i] = float(y[i] + x[i]) in one pass (x in the planar form of `width`): the sum is exact (overflow or
-/// poison gives poison) and rounded to float once, like `fixedAddPacked` followed by `floatFromFixed`, but
-/// y is only read. Poison becomes NaN; returns false if any resulted.
+/// Writes x into the planes y and returns whether every value fits y's width (if not, y holds garbage).
+/// x: [n] Int64, y: n values.
+public func fixedPackIfFits(_ x: UnsafeBufferPointer<Int64>, into y: MutableFixedPlanes) -> Bool {
+    precondition(x.count == y.count, "fixedPackIfFits: \(x.count) values for \(y.count)")
+    guard !x.isEmpty else { return true }
+    if y.width == 8 {
+        UnsafeMutableRawBufferPointer(start: y.low, count: 8 * x.count).copyMemory(from: UnsafeRawBufferPointer(x))
+        return true
+    }
+    return withPlaneWidths(y.width, 8, PackLoop(x: x, y: y))
+}
+
+private struct PackLoop: PlanePairLoop {
+    let x: UnsafeBufferPointer<Int64>
+    let y: MutableFixedPlanes
+
+    /// Y: y's width (the second width is unused).
+    func run<Y: PlaneWidth, Unused: PlaneWidth>(_: Y.Type, _: Unused.Type) -> Bool {
+        let n = x.count
+        let source = UnsafeRawPointer(x.baseAddress!)
+        // v ^ (v >> 63) clears the sign copies; a value fits iff that has no bit at or above 8 · width - 1.
+        var folded = SIMD8<Int64>()
+        var i = 0
+        while i + 8 <= n {
+            let v = source.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
+            folded |= v ^ (v &>> 63)
+            y.store8(v, Y.self, at: i)
+            i += 8
+        }
+        var bits = folded[0] | folded[1] | folded[2] | folded[3] | folded[4] | folded[5] | folded[6] | folded[7]
+        while i < n {
+            bits |= x[i] ^ (x[i] >> 63)
+            y.store(x[i], at: i)
+            i += 1
+        }
+        return bits >> (8 * Y.bytes - 1) == 0
+    }
+}
+
+/// y[i] = a[i] + b[i] exactly: an overflowing sum, or poison in either operand, gives poison. y may be b's
+/// memory when b is plain values (width 8). Returns false if any poison resulted.
+/// a, b: n values (any widths), y: [n] Int64.
+@discardableResult
+public func fixedSum(_ a: FixedPlanes, _ b: FixedPlanes, into y: UnsafeMutableBufferPointer<Int64>) -> Bool {
+    precondition(a.count == y.count && b.count == y.count, "fixedSum: \(a.count) + \(b.count) into \(y.count)")
+    guard !y.isEmpty else { return true }
+    return withPlaneWidths(a.width, b.width, SumLoop(a: a, b: b, y: y))
+}
+
+private struct SumLoop: PlanePairLoop {
+    let a: FixedPlanes, b: FixedPlanes
+    let y: UnsafeMutableBufferPointer<Int64>
+
+    func run<A: PlaneWidth, B: PlaneWidth>(_: A.Type, _: B.Type) -> Bool {
+        let n = y.count
+        let target = UnsafeMutableRawPointer(y.baseAddress!)
+        var bad = SIMD8<Int64>()
+        var i = 0
+        while i + 8 <= n {
+            let (sum, failed) = fixedAddLanes(a.load8(A.self, at: i), A.self, b.load8(B.self, at: i), B.self)
+            target.storeBytes(of: sum, toByteOffset: i * 8, as: SIMD8<Int64>.self)
+            bad |= failed
+            i += 8
+        }
+        var ok = bad == SIMD8<Int64>()
+        while i < n {
+            y[i] = fixedAddScalar(a.value(at: i), b.value(at: i))
+            ok = ok && y[i] != FixedPointFormat.poison
+            i += 1
+        }
+        return ok
+    }
+}
+
+/// y[i] = a[i] + b[i] written at the common width 5, in one pass: the partial sum a reduce-scatter step sends
+/// on, without writing the 8-byte sums anywhere. Returns true only if every sum is exact (no overflow, no
+/// poison) and fits 5 bytes; otherwise y holds garbage and the caller takes the 8-byte path (`fixedSum`).
+/// a, b: n values (any widths), y: n values of width 5.
+public func fixedSumPackIfFits(_ a: FixedPlanes, _ b: FixedPlanes, into y: MutableFixedPlanes) -> Bool {
+    precondition(a.count == y.count && b.count == y.count && y.width == 5,
+                 "fixedSumPackIfFits: \(a.count) + \(b.count) into \(y.count) of width \(y.width)")
+    guard y.count > 0 else { return true }
+    return withPlaneWidths(a.width, b.width, SumPackLoop(a: a, b: b, y: y))
+}
+
+private struct SumPackLoop: PlanePairLoop {
+    let a: FixedPlanes, b: FixedPlanes
+    let y: MutableFixedPlanes
+
+    func run<A: PlaneWidth, B: PlaneWidth>(_: A.Type, _: B.Type) -> Bool {
+        let n = y.count
+        var folded = SIMD8<Int64>(), bad = SIMD8<Int64>()
+        var i = 0
+        while i + 8 <= n {
+            let (sum, failed) = fixedAddLanes(a.load8(A.self, at: i), A.self, b.load8(B.self, at: i), B.self)
+            folded |= sum ^ (sum &>> 63)
+            bad |= failed
+            y.store8(sum, PlaneWidth5.self, at: i)
+            i += 8
+        }
+        var bits = folded[0] | folded[1] | folded[2] | folded[3] | folded[4] | folded[5] | folded[6] | folded[7]
+        var ok = bad == SIMD8<Int64>()
+        while i < n {
+            let sum = fixedAddScalar(a.value(at: i), b.value(at: i))
+            bits |= sum ^ (sum >> 63)
+            ok = ok && sum != FixedPointFormat.poison
+            y.store(sum, at: i)
+            i += 1
+        }
+        return ok && bits >> 39 == 0
+    }
+}
+
+/// out[i] = float(y[i] + x[i]) in one pass (x in the planar form of `width`); see `fixedSumToFloat`.
 /// x: n · width bytes, y: [n] Int64, out: [n] float.
 @discardableResult
 public func fixedAddPackedToFloat(_ x: UnsafeRawBufferPointer, width: Int, _ y: UnsafeBufferPointer<Int64>,
                                   into out: UnsafeMutableBufferPointer<Float>, format: FixedPointFormat) -> Bool {
-    checkPacked(x, width: width, count: y.count, "fixedAddPackedToFloat")
-    precondition(out.count == y.count, "fixedAddPackedToFloat: \(y.count) integers for \(out.count) floats")
-    let n = y.count, inverse = format.inverseScale
-    guard n > 0 else { return true }
-    let integers = UnsafeRawPointer(y.baseAddress!), target = UnsafeMutableRawPointer(out.baseAddress!)
-    var bad = SIMD8<Int64>()
-    var i = 0
-    while i + 8 <= n {
-        let a = width == 8
-            ? x.baseAddress!.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self).littleEndianLanes
-            : loadPlanar(x, count: n, width: width, at: i)
-        let b = integers.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
-        let (sum, failed) = fixedAddLanes(a, b)
-        // Failed lanes (all ones) hold poison: OR-ing the quiet-NaN bits into their float makes it NaN.
-        let converted = unsafeBitCast(floatLanes(sum) * inverse, to: SIMD8<UInt32>.self)
-        let nanBits = narrowed(failed) & SIMD8<UInt32>(repeating: 0x7FC0_0000)
-        target.storeBytes(of: converted | nanBits, toByteOffset: i * 4, as: SIMD8<UInt32>.self)
-        bad |= failed
-        i += 8
+    fixedSumToFloat(FixedPlanes(packed: x, count: y.count, width: width), FixedPlanes(y), into: out, format: format)
+}
+
+/// out[i] = float(a[i] + b[i]) in one pass: the sum is exact (overflow or poison gives poison) and rounded to
+/// float once, like `fixedSum` followed by `floatFromFixed`, but no integer sum is written. Poison becomes
+/// NaN; returns false if any resulted. a, b: n values (any widths), out: [n] float.
+@discardableResult
+public func fixedSumToFloat(_ a: FixedPlanes, _ b: FixedPlanes, into out: UnsafeMutableBufferPointer<Float>,
+                            format: FixedPointFormat) -> Bool {
+    precondition(a.count == out.count && b.count == out.count,
+                 "fixedSumToFloat: \(a.count) + \(b.count) into \(out.count) floats")
+    guard !out.isEmpty else { return true }
+    return withPlaneWidths(a.width, b.width, SumToFloatLoop(a: a, b: b, out: out, inverse: format.inverseScale))
+}
+
+private struct SumToFloatLoop: PlanePairLoop {
+    let a: FixedPlanes, b: FixedPlanes
+    let out: UnsafeMutableBufferPointer<Float>
+    let inverse: Float
+
+    func run<A: PlaneWidth, B: PlaneWidth>(_: A.Type, _: B.Type) -> Bool {
+        let n = out.count
+        let target = UnsafeMutableRawPointer(out.baseAddress!)
+        var bad = SIMD8<Int64>()
+        var i = 0
+        while i + 8 <= n {
+            let (sum, failed) = fixedAddLanes(a.load8(A.self, at: i), A.self, b.load8(B.self, at: i), B.self)
+            // Failed lanes (all ones) hold poison: OR-ing the quiet-NaN bits into their float makes it NaN.
+            let converted = unsafeBitCast(floatLanes(sum) * inverse, to: SIMD8<UInt32>.self)
+            let nanBits = narrowed(failed) & SIMD8<UInt32>(repeating: 0x7FC0_0000)
+            target.storeBytes(of: converted | nanBits, toByteOffset: i * 4, as: SIMD8<UInt32>.self)
+            bad |= failed
+            i += 8
+        }
+        var ok = bad == SIMD8<Int64>()
+        while i < n {
+            let sum = fixedAddScalar(a.value(at: i), b.value(at: i))
+            out[i] = floatFromFixedScalar(sum, inverse: inverse)
+            ok = ok && sum != FixedPointFormat.poison
+            i += 1
+        }
+        return ok
     }
-    var ok = bad == SIMD8<Int64>()
-    while i < n {
-        let a = width == 8 ? Int64(littleEndian: x.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
-                           : planarValue(x, count: n, width: width, at: i)
-        let sum = fixedAddScalar(a, y[i])
-        out[i] = floatFromFixedScalar(sum, inverse: inverse)
-        ok = ok && sum != FixedPointFormat.poison
-        i += 1
-    }
-    return ok
 }
 
 /// Float(v) lane by lane, written out so that it inlines into one conversion instruction.

@@ -9,7 +9,9 @@
 // Planar layout, so that packing and unpacking are plain vector conversions (vpmovqd / vpmovzxdq and
 // friends) rather than byte shuffles: a chunk of n values at width 5 is [n × UInt32 low halves][n × Int8
 // high parts]; at width 6 the high parts are Int16; at width 8 it is the Int64 values themselves. All
-// little-endian. value = high · 2^32 + low, with the high part sign-extended.
+// little-endian. value = high · 2^32 + low, with the high part sign-extended. On the ring the two planes
+// travel as two frames; kernels take them as `FixedPlanes` (FixedPlanes.swift), and the functions here
+// over one contiguous buffer ([low][high]) are conveniences over those.
 //
 // Shapes: n elements; packed buffers are n · width bytes, any alignment.
 
@@ -25,8 +27,13 @@ public func fixedPackedWidth(_ x: UnsafeBufferPointer<Int64>) -> Int {
 /// Writes x in the planar form of `width` (5, 6 or 8); every value must fit (see `fixedPackedWidth`).
 /// x: [n] Int64, y: n · width bytes.
 public func fixedPack(_ x: UnsafeBufferPointer<Int64>, width: Int, into y: UnsafeMutableRawBufferPointer) {
-    let fits = fixedPackIfFits(x, width: width, into: y)
-    precondition(fits, "fixedPack: a value does not fit in \(width) bytes")
+    fixedPack(x, into: MutableFixedPlanes(packed: y, count: x.count, width: width))
+}
+
+/// Writes x into the planes y; every value must fit y's width. x: [n] Int64, y: n values.
+public func fixedPack(_ x: UnsafeBufferPointer<Int64>, into y: MutableFixedPlanes) {
+    let fits = fixedPackIfFits(x, into: y)
+    precondition(fits, "fixedPack: a value does not fit in \(y.width) bytes")
 }
 
 /// y[i] += x[i] (x in the planar form of `width`); overflow or poison in y gives poison.
@@ -34,56 +41,41 @@ public func fixedPack(_ x: UnsafeBufferPointer<Int64>, width: Int, into y: Unsaf
 @discardableResult
 public func fixedAddPacked(_ x: UnsafeRawBufferPointer, width: Int,
                            into y: UnsafeMutableBufferPointer<Int64>) -> Bool {
-    checkPacked(x, width: width, count: y.count, "fixedAddPacked")
-    if width == 8 { return fixedAdd(x, into: y) }
-    let n = y.count
-    guard n > 0 else { return true }
-    let target = UnsafeMutableRawPointer(y.baseAddress!)
-    var bad = SIMD8<Int64>()
-    var i = 0
-    while i + 8 <= n {
-        let a = loadPlanar(x, count: n, width: width, at: i)
-        let b = target.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
-        let (sum, failed) = fixedAddLanes(a, b)
-        target.storeBytes(of: sum, toByteOffset: i * 8, as: SIMD8<Int64>.self)
-        bad |= failed
-        i += 8
-    }
-    var ok = bad == SIMD8<Int64>()
-    while i < n {
-        y[i] = fixedAddScalar(planarValue(x, count: n, width: width, at: i), y[i])
-        ok = ok && y[i] != FixedPointFormat.poison
-        i += 1
-    }
-    return ok
+    fixedSum(FixedPlanes(packed: x, count: y.count, width: width), FixedPlanes(UnsafeBufferPointer(y)), into: y)
 }
 
 /// y[i] = x[i] (x in the planar form of `width`). x: n · width bytes, y: [n] Int64.
 public func fixedUnpack(_ x: UnsafeRawBufferPointer, width: Int, into y: UnsafeMutableBufferPointer<Int64>) {
-    checkPacked(x, width: width, count: y.count, "fixedUnpack")
-    if width == 8 {
-        if !y.isEmpty { UnsafeMutableRawBufferPointer(y).copyMemory(from: x) }
-        return
-    }
-    let n = y.count
-    var i = 0
-    while i + 8 <= n {
-        UnsafeMutableRawPointer(y.baseAddress!).storeBytes(of: loadPlanar(x, count: n, width: width, at: i),
-                                                           toByteOffset: i * 8, as: SIMD8<Int64>.self)
-        i += 8
-    }
-    while i < n {
-        y[i] = planarValue(x, count: n, width: width, at: i)
-        i += 1
+    fixedUnpack(FixedPlanes(packed: x, count: y.count, width: width), into: y)
+}
+
+/// y[i] = x[i]. x: n values, y: [n] Int64.
+public func fixedUnpack(_ x: FixedPlanes, into y: UnsafeMutableBufferPointer<Int64>) {
+    precondition(x.count == y.count, "fixedUnpack: \(x.count) values for \(y.count)")
+    guard !y.isEmpty else { return }
+    withPlaneWidths(x.width, 8, UnpackLoop(x: x, y: y))
+}
+
+private struct UnpackLoop: PlanePairLoop {
+    let x: FixedPlanes
+    let y: UnsafeMutableBufferPointer<Int64>
+
+    /// X: x's width (the second width is unused).
+    func run<X: PlaneWidth, Unused: PlaneWidth>(_: X.Type, _: Unused.Type) {
+        let target = UnsafeMutableRawPointer(y.baseAddress!)
+        var i = 0
+        while i + 8 <= y.count {
+            target.storeBytes(of: x.load8(X.self, at: i), toByteOffset: 8 * i, as: SIMD8<Int64>.self)
+            i += 8
+        }
+        while i < y.count {
+            y[i] = x.value(at: i)
+            i += 1
+        }
     }
 }
 
-// MARK: - Planar form, element by element and eight at a time
-
-func checkPacked(_ x: UnsafeRawBufferPointer, width: Int, count n: Int, _ name: StaticString) {
-    precondition(fixedPackedWidths.contains(width) && x.count == n * width,
-                 "\(name): \(x.count) bytes for \(n) elements of width \(width)")
-}
+// MARK: - Helpers
 
 /// Bits a signed value of `x` needs at most (magnitude bits + sign bit); 1 for an empty or all-zero x.
 func significantBits(_ x: UnsafeBufferPointer<Int64>) -> Int {
@@ -107,32 +99,6 @@ func significantBits(_ x: UnsafeBufferPointer<Int64>) -> Int {
     return 64 - bits.leadingZeroBitCount + 1
 }
 
-/// Values i..<i+8 of a planar buffer of n values at width 5 or 6.
-@inline(__always)
-func loadPlanar(_ x: UnsafeRawBufferPointer, count n: Int, width: Int, at i: Int) -> SIMD8<Int64> {
-    let base = x.baseAddress!
-    let low = widened(base.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self).littleEndianLanes)
-    let high = width == 5
-        ? widened(base.loadUnaligned(fromByteOffset: 4 * n + i, as: SIMD8<Int8>.self))
-        : widened(base.loadUnaligned(fromByteOffset: 4 * n + 2 * i, as: SIMD8<Int16>.self).littleEndianLanes)
-    return (high &<< 32) | low
-}
-
-/// Stores values i..<i+8 into a planar buffer of n values at width 5 or 6 (they must fit).
-@inline(__always)
-func storePlanar(_ v: SIMD8<Int64>, _ y: UnsafeMutableRawBufferPointer, count n: Int, width: Int, at i: Int) {
-    let base = y.baseAddress!
-    let low: SIMD8<UInt32> = narrowed(v)
-    base.storeBytes(of: low.littleEndianLanes, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
-    if width == 5 {
-        let high: SIMD8<Int8> = narrowed(v &>> 32)
-        base.storeBytes(of: high, toByteOffset: 4 * n + i, as: SIMD8<Int8>.self)
-    } else {
-        let high: SIMD8<Int16> = narrowed(v &>> 32)
-        base.storeBytes(of: high.littleEndianLanes, toByteOffset: 4 * n + 2 * i, as: SIMD8<Int16>.self)
-    }
-}
-
 // The stdlib's SIMD integer conversions are generic calls that do not inline here; written out lane by
 // lane, each becomes one extension or truncation instruction (vpmovsxbq, vpmovzxdq, vpmovqd, ...).
 
@@ -149,26 +115,6 @@ func narrowed<T: FixedWidthInteger & SIMDScalar>(_ v: SIMD8<Int64>) -> SIMD8<T> 
     SIMD8<T>(T(truncatingIfNeeded: v[0]), T(truncatingIfNeeded: v[1]), T(truncatingIfNeeded: v[2]),
              T(truncatingIfNeeded: v[3]), T(truncatingIfNeeded: v[4]), T(truncatingIfNeeded: v[5]),
              T(truncatingIfNeeded: v[6]), T(truncatingIfNeeded: v[7]))
-}
-
-/// Value i of a planar buffer of n values at width 5 or 6.
-@inline(__always)
-func planarValue(_ x: UnsafeRawBufferPointer, count n: Int, width: Int, at i: Int) -> Int64 {
-    let low = UInt32(littleEndian: x.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-    let high = width == 5 ? Int64(x.loadUnaligned(fromByteOffset: 4 * n + i, as: Int8.self))
-                          : Int64(Int16(littleEndian: x.loadUnaligned(fromByteOffset: 4 * n + 2 * i, as: Int16.self)))
-    return high << 32 | Int64(low)
-}
-
-/// Writes value i of a planar buffer of n values at width 5 or 6 (it must fit).
-@inline(__always)
-func storePlanarValue(_ v: Int64, _ y: UnsafeMutableRawBufferPointer, count n: Int, width: Int, at i: Int) {
-    y.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, toByteOffset: 4 * i, as: UInt32.self)
-    if width == 5 {
-        y.storeBytes(of: Int8(truncatingIfNeeded: v >> 32), toByteOffset: 4 * n + i, as: Int8.self)
-    } else {
-        y.storeBytes(of: Int16(truncatingIfNeeded: v >> 32).littleEndian, toByteOffset: 4 * n + 2 * i, as: Int16.self)
-    }
 }
 
 extension SIMD8 where Scalar: FixedWidthInteger {

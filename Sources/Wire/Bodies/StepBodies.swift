@@ -121,8 +121,9 @@ public struct RingChunkHeader: Sendable, Equatable {
     public var elementOffset: UInt64
     /// Elements in the chunk; `elementCount * elementBytes` equals the envelope's payload length.
     public var elementCount: UInt64
-    /// 4 (float32); 5, 6 or 8 (64-bit fixed point of exact mode: at 5 and 6 in planar form, the low 4 bytes of
-    /// every element, then the sign-extended high 1 or 2 bytes of every element; TensorCore `fixedPack`).
+    /// 4 (float32); 5, 6 or 8 (64-bit fixed point of exact mode: at 5 and 6 in planar form as two payload
+    /// frames, the low 4 bytes of every element, then the sign-extended high 1 or 2 bytes of every element;
+    /// TensorCore `FixedPlanes`).
     public var elementBytes: UInt32
     /// Gradient bucket (for overlap with backward); 0 when not bucketed.
     public var bucket: UInt32

@@ -142,10 +142,8 @@ final class WorkerDataPlane: @unchecked Sendable {
                                   epoch: epoch, chunkBytes: Int(plan.chunkBytes), runID: runID)
             do throws(CollectiveFailed) {
                 if gradients.exact {
-                    try gradients.accumulator.withValues { fixed throws(CollectiveFailed) in
-                        try replica.arena.gradients.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
-                            try ring.allReduceExact(fixed, into: out, step: UInt64(step))
-                        }
+                    try replica.arena.gradients.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
+                        try ring.allReduceExact(gradients.accumulator, into: out, step: UInt64(step))
                     }
                 } else {
                     try replica.arena.gradients.withUnsafeMutableBufferPointer { g throws(CollectiveFailed) in

@@ -661,9 +661,12 @@ struct  Neighbormae__V1__RingChunkHeader
    */
   uint64_t element_count;
   /*
-   * 4 (float32); 5, 6 or 8 (64-bit fixed point, planar low/high parts)
+   * 4 (float32); 5, 6 or 8 (64-bit fixed point; at 5 and 6 planar: two payload
    */
   uint32_t element_bytes;
+  /*
+   * frames, the low 4 bytes of every element, then the high 1 or 2 bytes)
+   */
   /*
    * gradient bucket (for overlap with backward); 0 when not bucketed
    */
