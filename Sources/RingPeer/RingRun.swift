@@ -87,13 +87,18 @@ struct PeerWorkload {
         // (ShardGradients: integers and their wire image), so the collective is timed from there;
         // exact-convert also times one shard's float -> fixed conversion, the end-to-end cost of a
         // single-shard worker.
-        try input.withUnsafeBufferPointer { try accumulator.add($0) }
         var times: [Double] = []
         let started = ContinuousClock.now
         let total = a.warmups + a.iterations
         for iteration in 0..<total {
+            // Untimed: the buffers as training leaves them right before the collective, just written (float
+            // mode: the gradient backward produced; exact mode: the last shard's add into the accumulator).
             _ = values.withUnsafeMutableBufferPointer { v in
                 input.withUnsafeBufferPointer { v.update(fromContentsOf: $0) }
+            }
+            if a.mode == "exact" {
+                accumulator.reset()
+                try input.withUnsafeBufferPointer { try accumulator.add($0) }
             }
             // Untimed barrier, as the MPI peer's MPI_Barrier: no rank's timed collective includes waiting for
             // a neighbour still restoring its buffers.
