@@ -70,30 +70,23 @@ public struct FixedPlanes {
 
 /// Writable planes (see `FixedPlanes`).
 public struct MutableFixedPlanes {
-    public let count: Int
-    public let width: Int
-    let low: UnsafeMutableRawPointer?
-    let high: UnsafeMutableRawPointer?
+    /// The same planes, read-only.
+    public let readOnly: FixedPlanes
 
     /// Planes into two buffers, sized as in `FixedPlanes.init(low:high:width:)`.
     public init(low: UnsafeMutableRawBufferPointer, high: UnsafeMutableRawBufferPointer, width: Int) {
-        let view = FixedPlanes(low: UnsafeRawBufferPointer(low), high: UnsafeRawBufferPointer(high), width: width)
-        count = view.count
-        self.width = width
-        self.low = low.baseAddress
-        self.high = width == 8 ? nil : high.baseAddress
+        readOnly = FixedPlanes(low: UnsafeRawBufferPointer(low), high: UnsafeRawBufferPointer(high), width: width)
     }
 
     /// Planes of one contiguous packed buffer: count · width bytes.
     public init(packed: UnsafeMutableRawBufferPointer, count: Int, width: Int) {
-        let view = FixedPlanes(packed: UnsafeRawBufferPointer(packed), count: count, width: width)
-        self.count = count
-        self.width = width
-        low = packed.baseAddress
-        high = view.high.map { UnsafeMutableRawPointer(mutating: $0) }
+        readOnly = FixedPlanes(packed: UnsafeRawBufferPointer(packed), count: count, width: width)
     }
 
-    public var readOnly: FixedPlanes { FixedPlanes(count: count, width: width, low: low, high: high) }
+    public var count: Int { readOnly.count }
+    public var width: Int { readOnly.width }
+    var low: UnsafeMutableRawPointer? { readOnly.low.map { UnsafeMutableRawPointer(mutating: $0) } }
+    var high: UnsafeMutableRawPointer? { readOnly.high.map { UnsafeMutableRawPointer(mutating: $0) } }
 }
 
 // MARK: - Widths known at compile time

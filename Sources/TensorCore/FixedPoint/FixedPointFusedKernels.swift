@@ -46,7 +46,7 @@ private struct PackLoop: PlanePairLoop {
             y.store8(v, Y.self, at: i)
             i += 8
         }
-        var bits = folded[0] | folded[1] | folded[2] | folded[3] | folded[4] | folded[5] | folded[6] | folded[7]
+        var bits = bitwiseOr(folded)
         while i < n {
             bits |= x[i] ^ (x[i] >> 63)
             y.store(x[i], at: i)
@@ -117,7 +117,7 @@ private struct SumPackLoop: PlanePairLoop {
             y.store8(sum, PlaneWidth5.self, at: i)
             i += 8
         }
-        var bits = folded[0] | folded[1] | folded[2] | folded[3] | folded[4] | folded[5] | folded[6] | folded[7]
+        var bits = bitwiseOr(folded)
         var ok = bad == SIMD8<Int64>()
         while i < n {
             let sum = fixedAddScalar(a.value(at: i), b.value(at: i))

@@ -91,12 +91,18 @@ func significantBits(_ x: UnsafeBufferPointer<Int64>) -> Int {
             i += 8
         }
     }
-    var bits = folded[0] | folded[1] | folded[2] | folded[3] | folded[4] | folded[5] | folded[6] | folded[7]
+    var bits = bitwiseOr(folded)
     while i < n {
         bits |= x[i] ^ (x[i] >> 63)
         i += 1
     }
     return 64 - bits.leadingZeroBitCount + 1
+}
+
+/// The OR of all lanes.
+@inline(__always)
+func bitwiseOr(_ v: SIMD8<Int64>) -> Int64 {
+    v[0] | v[1] | v[2] | v[3] | v[4] | v[5] | v[6] | v[7]
 }
 
 // The stdlib's SIMD integer conversions are generic calls that do not inline here; written out lane by
