@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// Beside the integers it keeps their *wire image*: the same values in the 5-byte planar form the ring sends
 /// (FixedPlanes.swift), written by every add while the block is still in cache. The ring then lends the
-/// image's planes as the first reduce-scatter step's payload and adds into them, instead of packing and
-/// re-reading 8-byte integers inside the collective, where exact mode's time goes. Blocks holding a value
+/// image's planes as the first reduce-scatter step's payload and adds received chunks to them, instead of
+/// packing and re-reading 8-byte integers inside the collective, where exact mode's time goes. Blocks holding a value
 /// that needs more than 5 bytes (a gradient element beyond 2^-1 at the standard scale) are listed as unfit
 /// and take the 8-byte path.
 public final class FixedPointAccumulator {
