@@ -276,6 +276,39 @@ struct RingAllReduceTests {
         #expect(outcomes[0].1 == 0 && outcomes[1].1 == 0)
     }
 
+    @Test("exact chunks whose frames do not match the planes of their width are dropped and counted")
+    func malformedPlanes() throws {
+        let size = 3, count = 3000, unit: Float = 0x1p-20   // every sum exact in float and within 5 bytes
+        let options = RingOptions(runID: Self.runID, chunkBytes: 4096, timeout: .seconds(5))
+        let results = runRanks(size: size, runID: Self.runID, options: options, prepare: { r, transport in
+            guard r == 2 else { return }   // rank 1 sends to rank 2: its first chunk, malformed, arrives first
+            let plan = RingPlan(count: count, rank: 2, size: size, chunkElements: 1024)
+            let first = plan.steps[0]
+            let range = first.transfers[0].receive, n = range.count
+            let header = RingChunkHeader(phase: .reduceScatter, ringStep: 0, segment: UInt32(first.receiveSegment),
+                                         chunkIndex: 0, elementOffset: UInt64(range.lowerBound),
+                                         elementCount: UInt64(n), elementBytes: 5)
+            // One contiguous frame (not two planes), and two planes split at the wrong byte: both 5n bytes.
+            for shape in [[5 * n], [4 * n + 1, n - 1]] {
+                let envelope = Envelope(type: .ringChunkHeader, runID: Self.runID, membershipEpoch: 0, step: 1)
+                try! transport.send(envelope, body: .ringChunkHeader(header),
+                                    payload: shape.map { Frame([UInt8](repeating: 0x4B, count: $0)) },
+                                    to: PeerID("ring-2"), timeout: .seconds(1))
+            }
+        }) { r, ring in
+            let input = (0..<count).map { Float(knownInput(rank: r, index: $0)) * unit }
+            let accumulator = FixedPointAccumulator(count: count)
+            try input.withUnsafeBufferPointer { try accumulator.add($0) }
+            var out = [Float](repeating: 0, count: count)
+            try out.withUnsafeMutableBufferPointer { try ring.allReduceExact(accumulator, into: $0, step: 1) }
+            let exact = out.indices.allSatisfy { out[$0] == Float(knownSum(size: size, index: $0)) * unit }
+            return (exact, ring.counters.mismatchedDropped)
+        }
+        let outcomes = try results.map { try $0.get() }
+        #expect(outcomes.allSatisfy { $0.0 }, "every rank still has the exact sum")
+        #expect(outcomes[2].1 == 2 && outcomes[0].1 == 0 && outcomes[1].1 == 0, "rank 2 dropped both: \(outcomes)")
+    }
+
     @Test("a silent rank: every other rank throws CollectiveFailed within the deadline, none hangs",
           arguments: [2, 4, 7])
     func silentRank(size: Int) {
