@@ -124,8 +124,8 @@ extension RingAllReduce {
         }
         var wide = [Int64](repeating: 0, count: mine.count)   // rare: sums beyond 2^39, or poison
         wide.withUnsafeMutableBufferPointer { _ = fixedSum(received, mine, into: $0) }
-        return wide.withUnsafeBufferPointer { sums in
-            Int64.packedForWire(sums).map { OutgoingChunk(frames: $0.frames, width: $0.width) }
+        return wide.withUnsafeBufferPointer { sums in   // 5 bytes did not hold them: try 6 only
+            fixedPackedNarrowest(sums).map { OutgoingChunk(frames: $0.frames, width: $0.width) }
                 ?? OutgoingChunk(frames: [Frame(copying: UnsafeRawBufferPointer(sums))], width: 8)
         }
     }

@@ -66,10 +66,7 @@ extension Int64: RingElement {
         if let frames = fixedPlaneFrames(count: values.count, width: 5, { fixedPackIfFits(values, into: $0) }) {
             return (frames, 5)
         }
-        let width = fixedPackedWidth(values)
-        guard width < 8 else { return nil }
-        return (fixedPlaneFrames(count: values.count, width: width) { fixedPackIfFits(values, into: $0) }!,
-                UInt32(width))
+        return fixedPackedNarrowest(values)
     }
 
     /// Overflow becomes sticky poison; `floatFromFixed` reports it after the collective.
@@ -79,6 +76,13 @@ extension Int64: RingElement {
     public static func store(_ source: RingPayload, width: UInt32, into target: UnsafeMutableBufferPointer<Int64>) {
         fixedUnpack(source.fixedPlanes(width: width), into: target)
     }
+}
+
+/// `values` packed at the narrowest width that holds them (`fixedPackedWidth`), or nil if that is 8 bytes.
+func fixedPackedNarrowest(_ values: UnsafeBufferPointer<Int64>) -> (frames: [Frame], width: UInt32)? {
+    let width = fixedPackedWidth(values)
+    guard width < 8 else { return nil }
+    return (fixedPlaneFrames(count: values.count, width: width) { fixedPackIfFits(values, into: $0) }!, UInt32(width))
 }
 
 /// The two payload frames (low and high planes) of `count` fixed-point values at width 5 or 6, filled by

@@ -21,11 +21,10 @@ public final class FixedPointAccumulator {
     /// The wire image: low 4 bytes and high byte of every value. [count] each.
     private let imageLow: UnsafeMutableBufferPointer<UInt32>
     private let imageHigh: UnsafeMutableBufferPointer<Int8>
-    /// Ranges whose image is not valid (a value does not fit 5 bytes). Producers adding disjoint buckets
+    /// Ranges whose image is not valid: a value does not fit 5 bytes, or `withMutableValues` may have changed
+    /// the integers behind it (then the whole range, until the next reset). Producers adding disjoint buckets
     /// append while the ring reads, hence the lock.
     private let unfit = Mutex<[Range<Int>]>([])
-    /// True after `withMutableValues` (the integers may have changed behind the image) until the next reset.
-    private var imageStale = false
     /// True while the logical value is all zeros but `storage` was not cleared: the next shard is then
     /// converted straight into `storage` (one pass, no memset, no integer add).
     private var pristine = true
@@ -67,10 +66,9 @@ public final class FixedPointAccumulator {
         pristine = false
     }
 
-    /// Forgets unfit ranges and staleness: every value is about to be (or was just) written anew.
+    /// Forgets unfit ranges: every value is about to be (or was just) written anew.
     private func startFreshImage() {
         unfit.withLock { $0.removeAll() }
-        imageStale = false
     }
 
     /// The image planes of `range`. Width 5.
@@ -148,12 +146,16 @@ public final class FixedPointAccumulator {
         precondition(other.count == count && other.format == format, "FixedPointAccumulator.add: shape mismatch")
         other.materialize()
         materialize()
-        let target = UnsafeMutableBufferPointer(rebasing: storage[0..<count])
-        let added = fixedAdd(UnsafeBufferPointer(rebasing: other.storage[0..<count]), into: target)
-        for start in stride(from: 0, to: count, by: Self.blockElements) {
-            refreshImage(start..<min(start + Self.blockElements, count))
+        var added = true
+        for start in stride(from: 0, to: count, by: Self.blockElements) {   // add, then image it while in cache
+            let block = start..<min(start + Self.blockElements, count)
+            added = fixedAdd(UnsafeBufferPointer(rebasing: other.storage[block]),
+                             into: UnsafeMutableBufferPointer(rebasing: storage[block])) && added
+            refreshImage(block)
         }
-        if !added { throw .overflow(index: firstPoison(UnsafeBufferPointer(target))!, format: format) }
+        if !added {
+            throw .overflow(index: firstPoison(UnsafeBufferPointer(rebasing: storage[0..<count]))!, format: format)
+        }
     }
 
     /// The integers (what the ring all-reduces in exact mode), read-only.
@@ -167,7 +169,7 @@ public final class FixedPointAccumulator {
     public func withMutableValues<R, E: Error>(_ body: (UnsafeMutableBufferPointer<Int64>) throws(E) -> R)
         throws(E) -> R {
         materialize()
-        imageStale = true
+        unfit.withLock { $0.append(0..<count) }
         return try body(UnsafeMutableBufferPointer(rebasing: storage[0..<count]))
     }
 
@@ -176,7 +178,7 @@ public final class FixedPointAccumulator {
     public func wireImage(_ range: Range<Int>) -> FixedPlanes? {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "wireImage: \(range) outside 0..<\(count)")
         materialize()
-        if imageStale || unfit.withLock({ $0.contains { $0.overlaps(range) } }) { return nil }
+        if unfit.withLock({ $0.contains { $0.overlaps(range) } }) { return nil }
         return imagePlanes(range).readOnly
     }
 
