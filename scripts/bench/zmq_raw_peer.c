@@ -11,6 +11,11 @@
  *       prints "RESULT <bytes after the first> <seconds from the first to the last>"
  *   zmq_raw_peer push ENDPOINT SIZE COUNT HWM [crc] [curve-client SERVER_PUBLIC_Z85 PUBLIC_Z85 SECRET_Z85]
  *       connects and sends COUNT messages of SIZE bytes, then waits for delivery (LINGER -1)
+ *   zmq_raw_peer pong IN OUT SIZE COUNT      (start first)
+ *   zmq_raw_peer ping IN OUT SIZE COUNT
+ *       latency: each binds a PULL on IN and connects a PUSH to OUT (the other's IN), as two ranks of a
+ *       ring do; ping sends a SIZE-byte message and waits for pong's echo, 20 untimed then COUNT times,
+ *       and prints "LATENCY <median one-way microseconds (half the round trip)>"
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -88,9 +93,48 @@ static int send_all(void *socket, const char *endpoint, long size, long count) {
     return 0;
 }
 
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Ping-pong over two one-way links; the round trip crosses libzmq's I/O threads four times. */
+static int ping_pong(int pings, const char *in_endpoint, const char *out_endpoint, long size, long count) {
+    void *context = zmq_ctx_new();
+    void *in = zmq_socket(context, ZMQ_PULL), *out = zmq_socket(context, ZMQ_PUSH);
+    int linger = -1;
+    check(zmq_bind(in, in_endpoint), "bind");
+    check(zmq_connect(out, out_endpoint), "connect");
+    check(zmq_setsockopt(out, ZMQ_LINGER, &linger, sizeof linger), "linger");
+    char *buffer = calloc(1, (size_t)size);
+    double *round_trips = calloc((size_t)count, sizeof(double));
+    const long warmups = 20;
+    for (long index = 0; index < warmups + count; index++) {
+        double start = now_seconds();
+        if (pings && zmq_send(out, buffer, (size_t)size, 0) < 0) { check(-1, "send"); }
+        if (zmq_recv(in, buffer, (size_t)size, 0) < 0) { check(-1, "recv"); }
+        if (!pings && zmq_send(out, buffer, (size_t)size, 0) < 0) { check(-1, "send"); }
+        if (index >= warmups) { round_trips[index - warmups] = now_seconds() - start; }
+    }
+    if (pings) {
+        qsort(round_trips, (size_t)count, sizeof(double), compare_doubles);
+        printf("LATENCY %.1f\n", round_trips[count / 2] * 0.5e6);
+    }
+    zmq_close(in);
+    zmq_close(out);   /* LINGER -1: the last echo is delivered before the context ends */
+    zmq_ctx_term(context);
+    free(buffer);
+    free(round_trips);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 6 && (strcmp(argv[1], "ping") == 0 || strcmp(argv[1], "pong") == 0)) {
+        return ping_pong(strcmp(argv[1], "ping") == 0, argv[2], argv[3], atol(argv[4]), atol(argv[5]));
+    }
     if (argc < 6) {
-        fprintf(stderr, "usage: zmq_raw_peer pull|push ENDPOINT SIZE COUNT HWM [curve options]\n");
+        fprintf(stderr, "usage: zmq_raw_peer pull|push ENDPOINT SIZE COUNT HWM [curve options]\n"
+                        "       zmq_raw_peer ping|pong IN OUT SIZE COUNT\n");
         return 2;
     }
     int pulls = strcmp(argv[1], "pull") == 0;
