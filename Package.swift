@@ -119,8 +119,10 @@ let package = Package(
 
         // MARK: Transport (ZeroMQ wrapper, Transport protocol, security) and the gradient ring
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
-        .target(name: "Comm", dependencies: ["CZeroMQ", "Wire", "TensorCore"], swiftSettings: numeric),
-        .testTarget(name: "CommTests", dependencies: ["Comm", "Wire", "TestSupport"], swiftSettings: numeric),
+        // Same-host ring data plane: a futex-synchronised mailbox in POSIX shared memory.
+        .target(name: "ShmC"),
+        .target(name: "Comm", dependencies: ["CZeroMQ", "ShmC", "Wire", "TensorCore"], swiftSettings: numeric),
+        .testTarget(name: "CommTests", dependencies: ["Comm", "ShmC", "Wire", "TestSupport"], swiftSettings: numeric),
         // The other process of the two-process transport tests and of scripts/bench/transport.
         .executableTarget(name: "CommPeer", dependencies: ["Comm", "Wire"], swiftSettings: numeric),
 

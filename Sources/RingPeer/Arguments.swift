@@ -6,8 +6,13 @@ import Foundation
 struct PeerArguments {
     var rank = 0
     var size = 1
-    /// Every rank's receiving (PULL) endpoint, in rank order; rank r binds its own and connects to r+1's.
+    /// Every rank's receiving endpoint, in rank order; rank r binds its own and connects to r+1's. ZeroMQ
+    /// (`ipc://`, `tcp://`) or shared memory (`shm://NAME`, all ranks on this host).
     var endpoints: [String] = []
+    /// Shared-memory endpoints: slots of the receiving mailbox (chunks in flight).
+    var slots = 4
+    /// Shared-memory endpoints: how long a wait polls before it sleeps, in µs (nil: by ranks per core).
+    var spinMicroseconds: Int?
     var count = 0
     var mode = "exact"
     var iterations = 1
@@ -25,7 +30,7 @@ struct PeerArguments {
     static let usage = """
         usage: RingPeer run --rank R --size N --endpoints E0,E1,... --count C [--mode float|exact|exact-convert]
                             [--iterations K] [--warmups W] [--chunk-bytes B] [--timeout-ms T]
-                            [--die-after-chunks n] [--insecure-loopback] [--copy] [--bench]
+                            [--die-after-chunks n] [--insecure-loopback] [--copy] [--bench] [--slots S] [--spin-us U]
                RingPeer gradient-stats [--source path.tif] [--steps S] [--threads T]
         Exit codes: 0 exact sums on every iteration, 3 CollectiveFailed, 4 wrong sum, 2 usage/setup error.
         """
@@ -57,6 +62,8 @@ struct PeerArguments {
             case "--insecure-loopback": insecureLoopback = true
             case "--copy": zeroCopy = false
             case "--bench": bench = true
+            case "--slots": slots = try number()
+            case "--spin-us": spinMicroseconds = try number()
             default: throw UsageError("unknown option \(args[i])")
             }
             i += 1
@@ -65,8 +72,8 @@ struct PeerArguments {
             throw UsageError("need 0 <= rank < size and one endpoint per rank")
         }
         guard ["float", "exact", "exact-convert"].contains(mode), count >= 0, iterations >= 1, chunkBytes > 0,
-              timeoutMs > 0 else {
-            throw UsageError("bad mode, count, iterations, chunk size or timeout")
+              timeoutMs > 0, (2...64).contains(slots), (spinMicroseconds ?? 0) >= 0 else {
+            throw UsageError("bad mode, count, iterations, chunk size, timeout or slot count")
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-// MARK: - Real processes: N RingPeer ranks over ZeroMQ PUSH/PULL (ipc and tcp loopback)
+// MARK: - Real processes: N RingPeer ranks over ZeroMQ PUSH/PULL (ipc and tcp loopback) and shared memory
 
 /// One started `RingPeer run` process and what it printed.
 final class RingPeerProcess: @unchecked Sendable {
@@ -42,8 +42,14 @@ final class RingPeerProcess: @unchecked Sendable {
     }
 }
 
-/// Endpoints for `size` ranks: ipc sockets in a private 0700 directory, or tcp on free loopback ports.
+/// Endpoints for `size` ranks: ipc sockets in a private 0700 directory, shared-memory mailboxes, or tcp on
+/// free loopback ports.
 func ringEndpoints(_ kind: String, size: Int) throws -> (endpoints: [String], cleanup: () -> Void) {
+    if kind == "shm" {   // a rank killed by a test leaves its mailbox's name behind
+        let names = (0..<size).map { "nmae-ring-\(UUID().uuidString.prefix(8))-rank\($0)" }
+        let cleanup = { names.forEach { try? FileManager.default.removeItem(atPath: "/dev/shm/\($0)") } }
+        return (names.map { "shm://\($0)" }, cleanup)
+    }
     if kind == "ipc" {
         let directory = NSTemporaryDirectory() + "nmae-ring-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -84,8 +90,8 @@ struct RingProcessTests {
         return (peers, cleanup)
     }
 
-    @Test("3 and 4 processes produce the exact known sum in float and exact mode over ipc and tcp loopback",
-          arguments: ["ipc", "tcp"])
+    @Test("3 and 4 processes produce the exact known sum in float and exact mode over ipc, tcp and shared memory",
+          arguments: ["ipc", "tcp", "shm"])
     func exactSums(kind: String) throws {
         for (size, mode) in [(3, "exact"), (4, "float"), (2, "exact")] {
             let (peers, cleanup) = try Self.launch(size: size, kind: kind, count: 1_000_003, mode: mode, iterations: 3)
@@ -100,7 +106,7 @@ struct RingProcessTests {
     }
 
     @Test("a rank SIGKILLed mid-collective: every survivor exits with CollectiveFailed within deadline + margin",
-          arguments: ["ipc", "tcp"])
+          arguments: ["ipc", "tcp", "shm"])
     func killedRank(kind: String) throws {
         let size = 4, timeoutMs = 1000
         let (peers, cleanup) = try Self.launch(size: size, kind: kind, count: 4_000_000, mode: "exact",
@@ -118,6 +124,10 @@ struct RingProcessTests {
             let after = peer.finished! - killedAt
             #expect(after < .milliseconds(timeoutMs) + .milliseconds(1500),
                     "rank \(peer.rank) exited \(after) after the kill (deadline \(timeoutMs) ms)")
+            if kind == "shm" {   // a mailbox notices its peer process is gone, or detached, without the deadline
+                #expect(peer.stdout.contains("reason=peerGone"), "rank \(peer.rank): \(peer.stdout)")
+                #expect(after < .milliseconds(timeoutMs), "rank \(peer.rank) exited \(after) after the kill")
+            }
         }
     }
 }

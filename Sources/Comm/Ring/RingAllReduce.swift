@@ -165,17 +165,20 @@ public final class RingAllReduce {
     private func take<E: RingElement>(_ chunk: ArrivedChunk, into region: UnsafeMutableBufferPointer<E>,
                                       context: ChunkContext) {
         let target = UnsafeMutableBufferPointer(rebasing: region[chunk.range])
+        if context.detectNaN, chunk.planStep.phase == .allGather, E.self == Float.self {   // exact: look for poison
+            let floats = UnsafeMutableRawBufferPointer(target).assumingMemoryBound(to: Float.self)
+            let sawNaN = chunk.withPayload { storeDetectingNaN($0.first, into: floats) }
+            if sawNaN, firstNaNSeen == nil, let bad = firstNaN(UnsafeBufferPointer(floats)) {
+                firstNaNSeen = context.base + chunk.range.lowerBound + bad
+            }
+            return
+        }
         chunk.withPayload { payload in
             if chunk.planStep.phase == .reduceScatter {
                 E.reduce(payload, width: chunk.width, into: target)
             } else {
                 E.store(payload, width: chunk.width, into: target)
             }
-        }
-        if context.detectNaN, firstNaNSeen == nil, E.self == Float.self,
-           let bad = firstNaN(UnsafeBufferPointer(UnsafeMutableRawBufferPointer(target)
-                                                       .assumingMemoryBound(to: Float.self))) {
-            firstNaNSeen = context.base + chunk.range.lowerBound + bad
         }
     }
 

@@ -43,6 +43,10 @@ public struct RingOptions: Sendable {
         self.zeroCopy = zeroCopy
         self.log = log
     }
+
+    /// Largest payload of one chunk: exact mode cuts chunks of `chunkBytes / 4` elements (as float mode)
+    /// and sends them up to 8 bytes wide. What a shared-memory slot must hold besides the header.
+    public var largestChunkPayloadBytes: Int { max(1, chunkBytes / 4) * 8 }
 }
 
 /// What one ring did (read on the ring's thread, or after it finished).

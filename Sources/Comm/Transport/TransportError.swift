@@ -17,6 +17,10 @@ public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible 
     case security(String, hint: String)
     /// libzmq reported an error; `operation` names the call.
     case zmq(operation: String, code: Int32, message: String)
+    /// A system call failed (shared-memory transport); `operation` names it.
+    case system(operation: String, code: Int32, message: String)
+    /// The message does not fit the transport's limit (a shared-memory slot).
+    case messageTooLarge(bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +30,9 @@ public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .endpoint(what, hint): "transport: \(what) (hint: \(hint))"
         case let .security(what, hint): "transport: \(what) (hint: \(hint))"
         case let .zmq(operation, code, message): "transport: \(operation) failed: \(message) (errno \(code))"
+        case let .system(operation, code, message): "transport: \(operation) failed: \(message) (errno \(code))"
+        case let .messageTooLarge(bytes, limit):
+            "transport: a message of \(bytes) bytes does not fit the limit of \(limit) bytes"
         }
     }
 }

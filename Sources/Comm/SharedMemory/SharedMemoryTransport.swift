@@ -1,0 +1,288 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // ProcessInfo
+#else
+import Foundation
+#endif
+import ShmC
+import Wire
+
+// MARK: - Ring data plane between processes on one host: a mailbox in shared memory
+
+/// A one-way `Transport` (the ring's PUSH -> PULL link) through a POSIX shared-memory mailbox instead of
+/// a socket, for ring neighbours on the same host. Same contract as `ZMQTransport`: the same encoded
+/// messages (protobuf-c envelope with payload CRC32C), every received message validated by
+/// `WireCodec.decode`, invalid ones counted and dropped, every wait bounded by its timeout.
+///
+/// Why: over loopback sockets each chunk crosses two libzmq I/O threads and the kernel (two copies and
+/// ~65 µs of wake-ups per message on a small host); here the sender copies a chunk once into a slot and
+/// the receiver adds it straight from the slot (docs/BENCHMARKS.md, run 9).
+///
+/// Endpoints are `shm://NAME` (`/dev/shm/NAME`, mode 0600, same user only). The receiver creates the
+/// mailbox (`.receiver`); a sender (`.sender`) attaches lazily on its first send, waiting within that
+/// send's timeout for the receiver to exist and for a previous sender to detach (or die). A dead peer
+/// process is noticed within ~20 ms: the waiting side throws `.peerUnreachable`. Thread-confined like
+/// every transport, except that received frames may be dropped on any thread.
+public final class SharedMemoryTransport: Transport {
+    public enum Role: Sendable {
+        /// Creates the mailbox: `slots` messages in flight, each with up to `largestPayload` bytes of payload.
+        case receiver(slots: Int, largestPayload: Int)
+        case sender
+    }
+
+    public static let scheme = "shm://"
+    /// Room for the header frame at the start of a slot; payload frames follow it.
+    static let headerRoom = 16 << 10
+
+    /// How long a wait polls before it sleeps, for `ranksOnHost` ring ranks on this host. Polling keeps a rank
+    /// on its core (a rank that sleeps on every chunk is woken onto its neighbour's core, which halved the
+    /// 4 MiB bandwidth here); with more ranks than cores a poll only steals the core a neighbour needs.
+    public static func spin(ranksOnHost: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Duration {
+        ranksOnHost <= cores ? .milliseconds(1) : .zero
+    }
+
+    /// Slot size that holds the header and `payloadBytes` of payload in any number of frames.
+    static func slotBytes(payloadBytes: Int) -> Int {
+        headerRoom + payloadBytes + Int(NM_SHM_MAX_FRAMES) * SlotLayout.alignment
+    }
+
+    public let endpoint: String
+    public let counters = TransportCounters()
+    private let name: String
+    private let role: Role
+    private let expectedRunID: RunID?
+    private let limits: WireLimits
+    private let spin: Duration
+    private let log: @Sendable (String) -> Void
+    private var mailbox: SharedMemoryMailbox?
+    private var isClosed = false
+
+    /// - Parameters: `spin`: how long a wait polls before it sleeps (`spin(ranksOnHost:)`).
+    public init(endpoint: String, role: Role, expectedRunID: RunID?, limits: WireLimits = .standard,
+                spin: Duration = .zero,
+                log: @escaping @Sendable (String) -> Void = { _ in }) throws(TransportError) {
+        guard let name = Self.mailboxName(endpoint) else {
+            throw .endpoint("\(endpoint) is not a shared-memory endpoint",
+                            hint: "use shm://NAME with a NAME of letters, digits, '-', '_' or '.'")
+        }
+        self.endpoint = endpoint
+        self.name = name
+        self.role = role
+        self.expectedRunID = expectedRunID
+        self.limits = limits
+        self.spin = spin
+        self.log = log
+        if case let .receiver(slots, largestPayload) = role {
+            let created = try SharedMemoryMailbox.create(name: name, slots: slots,
+                                                         slotBytes: Self.slotBytes(payloadBytes: largestPayload))
+            created.setSpin(spin)
+            mailbox = created
+        }
+    }
+
+    deinit { close() }
+
+    /// The mailbox name of `shm://NAME`, or nil when `endpoint` is not one.
+    public static func mailboxName(_ endpoint: String) -> String? {
+        guard endpoint.hasPrefix(scheme) else { return nil }
+        let name = endpoint.dropFirst(scheme.count)
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E
+        }
+        guard !name.isEmpty, name.utf8.count <= 200, allowed, name != ".", name != ".." else { return nil }
+        return String(name)
+    }
+
+    // MARK: - Sending
+
+    public func send(_ envelope: Envelope, body: Body, payload: [Frame], to peer: PeerID?,
+                     timeout: Duration) throws(TransportError) {
+        guard !isClosed else { throw .closed }
+        guard case .sender = role else {
+            preconditionFailure("SharedMemoryTransport \(endpoint): a receiver cannot send")
+        }
+        precondition(peer == nil, "SharedMemoryTransport \(endpoint): sends go to the one receiver")
+        let deadline = monotonicDeadline(after: timeout)
+        let layout = SlotLayout(payload: payload.map(\.count))
+        var longest = envelope   // the header at its largest (CRC varint of 5 bytes) must fit its room
+        longest.payloadLength = UInt64(layout.payloadBytes)
+        longest.payloadCRC32C = .max
+        let headerBytes = WireCodec.encodeHeader(longest, body: body).count
+        let target = try attached(deadline: deadline)
+        guard headerBytes <= Self.headerRoom, layout.sizes.count <= Int(NM_SHM_MAX_FRAMES),
+              layout.end <= target.slotCapacity else {
+            throw .messageTooLarge(bytes: max(layout.end, headerBytes), limit: target.slotCapacity)
+        }
+        var reserved: UnsafeMutablePointer<UInt8>?
+        let status = nm_shm_reserve(target.handle, deadline, &reserved)
+        guard status == 0, let slot = reserved else { throw waitError(status, sending: true) }
+        // Copy each frame in, computing the envelope's CRC32C over the bytes just written (in cache) rather
+        // than in a pass of its own over the source.
+        var described = envelope
+        described.payloadLength = UInt64(layout.payloadBytes)
+        described.payloadCRC32C = 0
+        for (index, frame) in payload.enumerated() {
+            frame.withUnsafeBytes { source in
+                described.payloadCRC32C = Self.copyComputingCRC(source, to: slot + Int(layout.offsets[index + 1]),
+                                                                seed: described.payloadCRC32C)
+            }
+            _ = frame.take()   // consumed: a lent buffer is released now, as after a socket send
+        }
+        let header = WireCodec.encodeHeader(described, body: body)
+        header.withUnsafeBufferPointer { slot.update(from: $0.baseAddress!, count: $0.count) }
+        var offsets = layout.offsets, sizes = layout.sizes
+        sizes[0] = UInt64(header.count)
+        let published = nm_shm_publish(target.handle, UInt32(sizes.count), &offsets, &sizes)
+        guard published == 0 else { throw SharedMemoryMailbox.systemError("publish to \(name)", published) }
+        counters.countSent()
+    }
+
+    /// Sends frames exactly as given (frame 0 where the header goes, the others as payload), without
+    /// encoding: for tests that inject malformed messages. Consumes the frames.
+    public func sendRaw(_ frames: [Frame], timeout: Duration) throws(TransportError) {
+        guard !isClosed else { throw .closed }
+        precondition(!frames.isEmpty, "SharedMemoryTransport.sendRaw: no frames")
+        let deadline = monotonicDeadline(after: timeout)
+        let target = try attached(deadline: deadline)
+        var layout = SlotLayout(payload: frames.dropFirst().map(\.count))
+        layout.sizes[0] = UInt64(frames[0].count)
+        guard frames[0].count <= Self.headerRoom, layout.sizes.count <= Int(NM_SHM_MAX_FRAMES),
+              layout.end <= target.slotCapacity else {
+            throw .messageTooLarge(bytes: max(layout.end, frames[0].count), limit: target.slotCapacity)
+        }
+        var reserved: UnsafeMutablePointer<UInt8>?
+        let status = nm_shm_reserve(target.handle, deadline, &reserved)
+        guard status == 0, let slot = reserved else { throw waitError(status, sending: true) }
+        for (index, frame) in frames.enumerated() {
+            frame.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress, !bytes.isEmpty {
+                    let target = UnsafeMutableRawPointer(slot + Int(layout.offsets[index]))
+                    target.copyMemory(from: base, byteCount: bytes.count)
+                }
+            }
+            _ = frame.take()
+        }
+        var offsets = layout.offsets, sizes = layout.sizes
+        let published = nm_shm_publish(target.handle, UInt32(sizes.count), &offsets, &sizes)
+        guard published == 0 else { throw SharedMemoryMailbox.systemError("publish to \(name)", published) }
+        counters.countSent()
+    }
+
+    /// Copies `source` to `destination` in blocks that stay in L1 and returns CRC32C(seed, source).
+    private static func copyComputingCRC(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutablePointer<UInt8>,
+                                         seed: UInt32) -> UInt32 {
+        guard let base = source.baseAddress else { return seed }
+        let block = 16 << 10
+        var crc = seed
+        var done = 0
+        while done < source.count {
+            let n = min(block, source.count - done)
+            let target = UnsafeMutableRawPointer(destination + done)
+            target.copyMemory(from: base + done, byteCount: n)
+            crc = crc32c(UnsafeRawBufferPointer(start: target, count: n), seed: crc)
+            done += n
+        }
+        return crc
+    }
+
+    /// The attached mailbox, attaching now if needed (retrying until `deadline` while the receiver does
+    /// not exist yet or a previous sender still holds it).
+    private func attached(deadline: Int64) throws(TransportError) -> SharedMemoryMailbox {
+        if let mailbox { return mailbox }
+        var pause = Duration.microseconds(100)
+        while true {
+            if let attached = try SharedMemoryMailbox.attach(name: name) {
+                attached.setSpin(spin)
+                mailbox = attached
+                return attached
+            }
+            guard nm_shm_now_ns() < deadline else {
+                throw .timeout("attach to \(endpoint) (no receiver, or another sender still attached)")
+            }
+            var request = timespec(tv_sec: 0, tv_nsec: Int(pause.nanoseconds))
+            nanosleep(&request, nil)
+            pause = min(pause * 2, .milliseconds(20))
+        }
+    }
+
+    // MARK: - Receiving
+
+    public func receive(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        guard !isClosed else { throw .closed }
+        guard let mailbox, mailbox.isReceiver else {
+            preconditionFailure("SharedMemoryTransport \(endpoint): a sender cannot receive")
+        }
+        let deadline = monotonicDeadline(after: timeout)
+        var sizes = [UInt64](repeating: 0, count: Int(NM_SHM_MAX_FRAMES))
+        var offsets = sizes
+        while true {
+            var slot: UInt32 = 0, count: UInt32 = 0
+            var data: UnsafePointer<UInt8>?
+            let status = nm_shm_take(mailbox.handle, deadline, &slot, &data, &count, &offsets, &sizes)
+            switch status {
+            case 0:
+                let lease = SlotLease(mailbox: mailbox, slot: slot)
+                let frames = (0..<Int(count)).map { index in
+                    let start = data! + Int(offsets[index])
+                    return Frame(lending: UnsafeRawBufferPointer(start: start, count: Int(sizes[index]))) {
+                        withExtendedLifetime(lease) {}
+                    }
+                }
+                do throws(WireError) {
+                    let message = try WireCodec.decode(frames: frames, expectedRunID: expectedRunID, limits: limits)
+                    counters.countReceived()
+                    return ReceivedMessage(peer: nil, message: message)
+                } catch {
+                    counters.countRejected(.wire(error))
+                    log("[transport] \(endpoint): dropped a message: \(error)")
+                }
+            case EBADMSG:
+                let error = WireError.malformed(.header, "a shared-memory slot with an invalid frame table")
+                counters.countRejected(.wire(error))
+                log("[transport] \(endpoint): dropped a message: \(error)")
+            case ETIMEDOUT:
+                return nil
+            default:
+                throw waitError(status, sending: false)
+            }
+        }
+    }
+
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        mailbox = nil   // unmapped once the last lease of a received message is gone too
+    }
+
+    private func waitError(_ status: Int32, sending: Bool) -> TransportError {
+        switch status {
+        case ETIMEDOUT: .timeout(sending ? "send to \(endpoint) (its slots stayed full)" : "receive on \(endpoint)")
+        case EPIPE: .peerUnreachable(PeerID(endpoint))
+        default: SharedMemoryMailbox.systemError(sending ? "send to \(endpoint)" : "receive on \(endpoint)", status)
+        }
+    }
+}
+
+/// Where a message's frames go in a slot: the header at 0, payload frames from `headerRoom` on, each at a
+/// 64-byte boundary. offsets, sizes: [1 + payload frames] (sizes[0], the header's, is filled in at the end).
+struct SlotLayout {
+    static let alignment = 64
+    var offsets: [UInt64] = [0]
+    var sizes: [UInt64] = [0]
+    var payloadBytes = 0
+    /// One past the last payload byte.
+    var end = SharedMemoryTransport.headerRoom
+
+    init(payload: [Int]) {
+        for bytes in payload {
+            end = (end + Self.alignment - 1) / Self.alignment * Self.alignment
+            offsets.append(UInt64(end))
+            sizes.append(UInt64(bytes))
+            end += bytes
+            payloadBytes += bytes
+        }
+    }
+}
