@@ -11,7 +11,8 @@ struct WorkerCommand: ParsableCommand {
 
     @Option(help: "The coordinator's control endpoint (its --bind).") var coordinator: String
     @Option(name: .customLong("data-bind"), help: ArgumentHelp("Where this worker's ring receiver binds: "
-            + "ipc:///dir/name, or tcp://0.0.0.0:PORT with --advertise."))
+            + "ipc:///dir/name, tcp://0.0.0.0:PORT with --advertise, or shm://NAME (a shared-memory mailbox: "
+            + "every worker and the coordinator on this host)."))
     var dataBind: String
     @Option(help: "Host name or address other workers reach a tcp --data-bind at.") var advertise: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Rasters (default: those of --config, else the sample "

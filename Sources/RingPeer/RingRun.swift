@@ -28,20 +28,12 @@ func runRank(_ arguments: PeerArguments) -> Int32 {
         if arguments.size > 1 {
             let ownEndpoint = arguments.endpoints[arguments.rank]
             let nextEndpoint = arguments.endpoints[(arguments.rank + 1) % arguments.size]
-            let push: Transport
-            if SharedMemoryTransport.mailboxName(ownEndpoint) != nil {
-                let chunk = RingOptions(runID: runID, chunkBytes: arguments.chunkBytes).largestChunkPayloadBytes
-                let spin = arguments.spinMicroseconds.map { Duration.microseconds($0) }
-                    ?? SharedMemoryTransport.spin(ranksOnHost: arguments.size)
-                previous = try SharedMemoryTransport(endpoint: ownEndpoint,
-                                                     role: .receiver(slots: arguments.slots, largestPayload: chunk),
-                                                     expectedRunID: runID, spin: spin, log: log)
-                push = try SharedMemoryTransport(endpoint: nextEndpoint, role: .sender, expectedRunID: runID,
-                                                 spin: spin, log: log)
-            } else {
-                previous = try ZMQTransport(context: context, role: .pull(bind: ownEndpoint), options: transportOptions)
-                push = try ZMQTransport(context: context, role: .push(connect: nextEndpoint), options: transportOptions)
-            }
+            let chunk = RingOptions(runID: runID, chunkBytes: arguments.chunkBytes).largestChunkPayloadBytes
+            let spin = arguments.spinMicroseconds.map { Duration.microseconds($0) }
+                ?? SharedMemoryTransport.spin(ranksOnHost: arguments.size)
+            previous = try OneWayLink.receiver(at: ownEndpoint, context: context, options: transportOptions,
+                                               largestPayload: chunk, slots: arguments.slots, spin: spin)
+            let push = try OneWayLink.sender(to: nextEndpoint, context: context, options: transportOptions, spin: spin)
             next = arguments.dieAfterChunks.map { chunks in
                 var remaining = chunks
                 return TripwireTransport(push, trips: { _, _ in remaining -= 1; return remaining <= 0 }) {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -65,6 +66,7 @@ struct nm_shm_mailbox {
     int receiver;
     int fd;                            // receiver: kept to recognise its own name at close
     uint64_t index;                    // sender: next to publish; receiver: next to take
+    int32_t pid;                       // this process
     int64_t spin_ns;
     char name[NAME_MAX + 1];
 };
@@ -99,30 +101,41 @@ static void cpu_relax(void) { atomic_signal_fence(memory_order_seq_cst); }
 
 static int process_gone(int32_t pid) { return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH; }
 
+/// A sender whose mailbox another sender has taken over (`claim_sender`).
+static int replaced(const nm_shm_mailbox *m) {
+    return !m->receiver && atomic_load(&m->header->sender_pid) != m->pid;
+}
+
 static void wake(struct slot_control *slot) {
     if (atomic_load(&slot->waiters) > 0) syscall(SYS_futex, &slot->state, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/// Waits until `slot->state == want`. `peer` is the other side's pid: EPIPE once that process is gone, or,
-/// if one was attached when the wait began, once it detached (its stream of messages has ended). Nobody
-/// attached yet (0): waits for one.
+/// Waits until `slot->state == want`. `peer` is the other side's pid: EPIPE once that process dies during
+/// the wait. A receiver forgets a sender that was dead before the wait (its stream ended with an earlier
+/// collective, and a replacement is about to attach) and waits on; a sender that detached (0) is not a
+/// failure either. A sender also gets EPIPE once another sender took the mailbox over.
 static int wait_for(nm_shm_mailbox *m, struct slot_control *slot, uint32_t want, int64_t deadline_ns,
                     _Atomic int32_t *peer) {
-    const int32_t attached = atomic_load(peer);
     int64_t now = nm_shm_now_ns();
     const int64_t spin_until = now + m->spin_ns;
     int64_t next_check = now;
+    int first_check = 1;
     for (unsigned spins = 0;; spins++) {
         uint32_t seen = atomic_load(&slot->state);
         if (seen == want) return 0;
         if (atomic_load(&m->header->closed)) return EPIPE;
-        if ((spins & 63) != 0 && now < spin_until) { cpu_relax(); continue; }
+        if ((spins & 63) != 0 && now < spin_until) { if (getenv("NM_YIELD")) sched_yield(); else cpu_relax(); continue; }
         now = nm_shm_now_ns();
         if (now >= deadline_ns) return ETIMEDOUT;
         if (now < spin_until) continue;
         if (now >= next_check) {
-            const int32_t current = atomic_load(peer);
-            if ((attached != 0 && current != attached) || process_gone(current)) return EPIPE;
+            int32_t current = atomic_load(peer);
+            if (process_gone(current)) {
+                if (m->receiver) atomic_compare_exchange_strong(peer, &current, 0);
+                if (!m->receiver || !first_check) return EPIPE;
+            }
+            if (replaced(m)) return EPIPE;
+            first_check = 0;
             next_check = now + LIVENESS_PERIOD_NS;
         }
         int64_t sleep_ns = (deadline_ns < next_check ? deadline_ns : next_check) - now;
@@ -162,7 +175,9 @@ int nm_shm_create(const char *name, uint32_t slot_count, uint64_t slot_bytes, nm
     const uint64_t bytes = round_up(controls_bytes(slot_count), PAGE) + (uint64_t)slot_count * stride;
     nm_shm_mailbox *m = calloc(1, sizeof *m);
     int status = m ? 0 : ENOMEM;
+    // Reserve the pages now: a /dev/shm too small for the mailbox is ENOSPC here, not SIGBUS at first touch.
     if (status == 0 && ftruncate(fd, (off_t)bytes) != 0) status = errno;
+    if (status == 0) status = posix_fallocate(fd, 0, (off_t)bytes);
     if (status == 0) status = map(fd, bytes, m);
     if (status != 0) {
         shm_unlink(path);
@@ -180,6 +195,7 @@ int nm_shm_create(const char *name, uint32_t slot_count, uint64_t slot_bytes, nm
     m->data = (uint8_t *)h + round_up(controls_bytes(slot_count), PAGE);
     m->receiver = 1;
     m->fd = fd;
+    m->pid = (int32_t)getpid();
     m->spin_ns = 0;
     strcpy(m->name, path);
     atomic_store(&h->magic, MAGIC);
@@ -187,13 +203,15 @@ int nm_shm_create(const char *name, uint32_t slot_count, uint64_t slot_bytes, nm
     return 0;
 }
 
-/// Takes the sender role: from nobody, or from a sender process that no longer exists.
+/// Takes the sender role from whoever holds it: nobody, a dead process, or a live one that was replaced in
+/// the ring (it may be stopped or hung, and must not block its successor). The replaced sender gets EPIPE
+/// at its next reserve or publish, so at most the message it was writing can still land, and the ring's
+/// epoch, step and CRC checks drop it. One process attaches once (a second attach is EBUSY: a bug).
 static int claim_sender(struct header *h) {
     const int32_t self = (int32_t)getpid();
     for (;;) {
         int32_t holder = atomic_load(&h->sender_pid);
-        if (holder == self) return EBUSY;   // one sender per process: a second attach is a bug
-        if (holder != 0 && !process_gone(holder)) return EBUSY;
+        if (holder == self) return EBUSY;
         if (atomic_compare_exchange_strong(&h->sender_pid, &holder, self)) return 0;
     }
 }
@@ -235,6 +253,7 @@ int nm_shm_attach(const char *name, nm_shm_mailbox **out) {
     }
     m->data = (uint8_t *)h + round_up(controls_bytes(h->slot_count), PAGE);
     m->fd = -1;
+    m->pid = (int32_t)getpid();
     m->spin_ns = 0;
     strcpy(m->name, path);
     // A previous sender that died between marking a slot FULL and counting it: count it now.
@@ -271,7 +290,8 @@ void nm_shm_close(nm_shm_mailbox *m) {
 }
 
 int nm_shm_reserve(nm_shm_mailbox *m, int64_t deadline_ns, uint8_t **data) {
-    if (atomic_load(&m->header->closed)) return EPIPE;   // even with a free slot: nobody would read it
+    // Even with a free slot: nobody would read it, or it is no longer ours to write.
+    if (atomic_load(&m->header->closed) || replaced(m)) return EPIPE;
     const uint32_t slot = (uint32_t)(m->index % m->header->slot_count);
     int status = wait_for(m, &m->slots[slot], FREE, deadline_ns, &m->header->receiver_pid);
     if (status == 0) *data = m->data + (uint64_t)slot * m->header->slot_stride;
@@ -281,6 +301,7 @@ int nm_shm_reserve(nm_shm_mailbox *m, int64_t deadline_ns, uint8_t **data) {
 int nm_shm_publish(nm_shm_mailbox *m, uint32_t frame_count, const uint64_t *frame_offset,
                    const uint64_t *frame_bytes) {
     if (!frames_fit(frame_count, frame_offset, frame_bytes, m->header->slot_capacity)) return EMSGSIZE;
+    if (replaced(m)) return EPIPE;
     nm_shm_publish_unchecked(m, frame_count, frame_offset, frame_bytes);
     return 0;
 }

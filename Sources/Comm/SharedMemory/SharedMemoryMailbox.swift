@@ -27,11 +27,11 @@ final class SharedMemoryMailbox: @unchecked Sendable {
         return SharedMemoryMailbox(handle: handle, isReceiver: true)
     }
 
-    /// Sender: attaches to `name`; nil while it does not exist yet or another live sender holds it.
+    /// Sender: attaches to `name` (taking it over from a previous sender); nil while it does not exist yet.
     static func attach(name: String) throws(TransportError) -> SharedMemoryMailbox? {
         var handle: OpaquePointer?
         let status = nm_shm_attach(name, &handle)
-        if status == ENOENT || status == EBUSY { return nil }
+        if status == ENOENT { return nil }
         guard status == 0, let handle else { throw systemError("attach to shared-memory mailbox \(name)", status) }
         return SharedMemoryMailbox(handle: handle, isReceiver: false)
     }

@@ -22,9 +22,11 @@ import Wire
 ///
 /// Endpoints are `shm://NAME` (`/dev/shm/NAME`, mode 0600, same user only). The receiver creates the
 /// mailbox (`.receiver`); a sender (`.sender`) attaches lazily on its first send, waiting within that
-/// send's timeout for the receiver to exist and for a previous sender to detach (or die). A dead peer
-/// process is noticed within ~20 ms: the waiting side throws `.peerUnreachable`. Thread-confined like
-/// every transport, except that received frames may be dropped on any thread.
+/// send's timeout for the receiver to exist, and takes the mailbox over from a previous sender (a ring
+/// neighbour that was replaced, even one that hangs: it gets `.peerUnreachable` from then on). A dead
+/// peer process is noticed within ~20 ms: the waiting side throws `.peerUnreachable`; a silent or stopped
+/// one at the deadline. Thread-confined like every transport, except that received frames may be dropped
+/// on any thread.
 public final class SharedMemoryTransport: Transport {
     public enum Role: Sendable {
         /// Creates the mailbox: `slots` messages in flight, each with up to `largestPayload` bytes of payload.
@@ -189,7 +191,7 @@ public final class SharedMemoryTransport: Transport {
     }
 
     /// The attached mailbox, attaching now if needed (retrying until `deadline` while the receiver does
-    /// not exist yet or a previous sender still holds it).
+    /// not exist yet).
     private func attached(deadline: Int64) throws(TransportError) -> SharedMemoryMailbox {
         if let mailbox { return mailbox }
         var pause = Duration.microseconds(100)
@@ -200,7 +202,7 @@ public final class SharedMemoryTransport: Transport {
                 return attached
             }
             guard nm_shm_now_ns() < deadline else {
-                throw .timeout("attach to \(endpoint) (no receiver, or another sender still attached)")
+                throw .timeout("attach to \(endpoint) (no receiver there)")
             }
             var request = timespec(tv_sec: 0, tv_nsec: Int(pause.nanoseconds))
             nanosleep(&request, nil)

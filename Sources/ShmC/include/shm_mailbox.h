@@ -4,11 +4,12 @@
 // table of offsets and sizes travels with it and is validated on receipt). Slot states are futex words:
 // the sender fills a FREE slot and marks it FULL; the receiver reads it in place and marks it FREE again.
 // Every wait has an absolute CLOCK_MONOTONIC deadline and notices a dead peer process (kill(pid, 0)).
+// Peers must share the PID namespace (processes of one host, outside separate containers).
 //
 // All functions return 0 or an errno value: ETIMEDOUT (deadline passed), EPIPE (the peer process is
-// gone or closed the mailbox), EBUSY (another live sender is attached), EPROTO (not a mailbox of this
-// version), EMSGSIZE (frames do not fit a slot), EBADMSG (a slot's frame table is invalid; the slot is
-// released and skipped), or what the failing system call set.
+// gone, the receiver closed the mailbox, or another sender took it over), EBUSY (this process is attached
+// already), EPROTO (not a mailbox of this version), EMSGSIZE (frames do not fit a slot), EBADMSG (a slot's
+// frame table is invalid; the slot is released and skipped), or what the failing system call set.
 #ifndef NEIGHBORMAE_SHM_MAILBOX_H
 #define NEIGHBORMAE_SHM_MAILBOX_H
 
@@ -23,8 +24,8 @@ typedef struct nm_shm_mailbox nm_shm_mailbox;
 int nm_shm_create(const char *name, uint32_t slot_count, uint64_t slot_bytes, nm_shm_mailbox **out);
 
 /// Sender: maps an existing mailbox (ENOENT until the receiver created it) and attaches as its only
-/// sender (EBUSY while another live process is attached). Continues after the last message the previous
-/// sender published.
+/// sender, taking over from a previous one (which then gets EPIPE); EBUSY if this process is attached
+/// already. Continues after the last message the previous sender published.
 int nm_shm_attach(const char *name, nm_shm_mailbox **out);
 
 /// Detaches (sender) or closes (receiver: peers see EPIPE, the name is removed), unmaps, frees.

@@ -6,7 +6,9 @@ import Training
 
 /// Each test starts `neighbormae coordinator` and `neighbormae worker` processes, injects a fault, lets the
 /// run finish and compares the final state with the single-process trainer's bit for bit. Run one alone
-/// with `swift test -c release --skip-build --filter ClusterAcceptance/<name>`.
+/// with `swift test -c release --skip-build --filter ClusterAcceptance/<name>`. The tests with a
+/// `dataPlane` argument run with ipc ring receivers and with shared-memory mailboxes;
+/// `NMAE_TEST_DATA_PLANE=shm` runs all of them over mailboxes.
 @Suite("ClusterAcceptance", .serialized)
 struct ClusterAcceptanceTests {
     static let steps = 16
@@ -26,9 +28,10 @@ struct ClusterAcceptanceTests {
                               batchSize: cluster.config.batchSize, sourceLocation: sourceLocation)
     }
 
-    @Test("1. a worker SIGKILLed mid-all-reduce and two joining later: bit-identical to one process")
-    func exactnessUnderChurn() throws {
-        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+    @Test("1. a worker SIGKILLed mid-all-reduce and two joining later: bit-identical to one process",
+          arguments: ["ipc", "shm"])
+    func exactnessUnderChurn(dataPlane: String) throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery, dataPlane: dataPlane)
         let coordinator = try cluster.startCoordinator(startWorkers: 3)
         // w1 is a slow host (250 ms more per step): it leaves the joiners time to start on a loaded machine,
         // and it must end up with fewer shards than the others (assignment follows measured speed).
@@ -118,9 +121,10 @@ struct ClusterAcceptanceTests {
         #expect(coordinator.log.contains("resuming from step-0000004"), "\(coordinator.log)")
     }
 
-    @Test("5. a SIGSTOPped worker is evicted within the heartbeat timeout; the run finishes")
-    func stoppedWorkerIsEvicted() throws {
-        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+    @Test("5. a SIGSTOPped worker is evicted within the heartbeat timeout; the run finishes",
+          arguments: ["ipc", "shm"])
+    func stoppedWorkerIsEvicted(dataPlane: String) throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery, dataPlane: dataPlane)
         let coordinator = try cluster.startCoordinator(startWorkers: 3)
         try cluster.startWorker("w1")
         try cluster.startWorker("w2")
@@ -155,9 +159,10 @@ struct ClusterAcceptanceTests {
         #expect(!coordinator.log.contains("streams the state"), "the survivors kept their state: no transfer")
     }
 
-    @Test("8. with no surviving worker, a restarted coordinator donates the checkpointed state itself")
-    func restartWithoutSurvivors() throws {
-        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery)
+    @Test("8. with no surviving worker, a restarted coordinator donates the checkpointed state itself",
+          arguments: ["ipc", "shm"])
+    func restartWithoutSurvivors(dataPlane: String) throws {
+        let cluster = try TestCluster(steps: Self.steps, checkpointEvery: Self.checkpointEvery, dataPlane: dataPlane)
         let first = try cluster.startCoordinator()
         let worker = try cluster.startWorker("w1", extra: ["--fault", "6:report"])
         try cluster.waitUntil("the worker died") { !worker.isRunning }

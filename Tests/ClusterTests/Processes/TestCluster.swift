@@ -20,7 +20,13 @@ final class TestCluster {
     static let ringTimeoutMs = 2000
     static let coordinatorTimeoutMs = 2500
 
-    init(steps: Int = 16, checkpointEvery: Int = 4, pictureEvery: Int = 0) throws {
+    /// The workers' ring receivers: "ipc" sockets, or "shm" mailboxes (NMAE_TEST_DATA_PLANE overrides).
+    let dataPlane: String
+    /// Mailbox names of the workers started (a SIGKILLed worker leaves its name in /dev/shm).
+    private var mailboxes: [String] = []
+
+    init(steps: Int = 16, checkpointEvery: Int = 4, pictureEvery: Int = 0, dataPlane: String = "ipc") throws {
+        self.dataPlane = ProcessInfo.processInfo.environment["NMAE_TEST_DATA_PLANE"] ?? dataPlane
         root = FileManager.default.temporaryDirectory
             .appendingPathComponent("nmae-cluster-\(UUID().uuidString.prefix(8))")
         runDirectory = root.appendingPathComponent("run")
@@ -43,6 +49,7 @@ final class TestCluster {
             process.process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: root)
+        for name in mailboxes { try? FileManager.default.removeItem(atPath: "/dev/shm/\(name)") }
     }
 
     static func config(scene: String, steps: Int, checkpointEvery: Int) -> TrainingConfig {
@@ -66,7 +73,10 @@ final class TestCluster {
 
     @discardableResult
     func startWorker(_ name: String, extra: [String] = []) throws -> ClusterProcess {
-        let data = "ipc://\(root.appendingPathComponent("s").path)/\(name)-\(UUID().uuidString.prefix(4))"
+        let mailbox = "nmae-test-\(UUID().uuidString.prefix(8))-\(name)"
+        if dataPlane == "shm" { mailboxes.append(mailbox) }
+        let data = dataPlane == "shm" ? "shm://\(mailbox)"
+            : "ipc://\(root.appendingPathComponent("s").path)/\(name)-\(UUID().uuidString.prefix(4))"
         let arguments = ["worker", "--coordinator", control, "--data-bind", data, "--sources"] + config.sources
             + ["--threads", "1", "--name", name, "--ring-timeout-ms", String(Self.ringTimeoutMs),
                "--coordinator-timeout-ms", String(Self.coordinatorTimeoutMs)]

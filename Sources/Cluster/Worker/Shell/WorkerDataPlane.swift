@@ -1,5 +1,6 @@
 import Comm
 import Foundation
+import Synchronization
 import Training
 import Wire
 
@@ -19,8 +20,8 @@ enum DataPlaneResult: Sendable {
 }
 
 /// Everything a worker does outside its control loop, confined to one `SerialThread`: it owns the ring
-/// receiver (PULL, bound at the data endpoint), the connection to the next rank (PUSH, re-made when the
-/// ring changes), and computes on the replica. Jobs run in order; each posts one `DataPlaneResult`.
+/// receiver (PULL, or a shared-memory mailbox for a `shm://` data endpoint; `OneWayLink`), the connection to
+/// the next rank (re-made when the ring changes), and computes on the replica. Jobs run in order; each posts one `DataPlaneResult`.
 ///
 /// The replica is shared with the control thread in one way only: the control loop applies a committed
 /// update or uploads a checkpoint while no job touches the parameters (the state machine guarantees the
@@ -31,8 +32,8 @@ final class WorkerDataPlane: @unchecked Sendable {
     let stateWaits = StateWaitGeneration()
     let zmqContext: ZMQContext
     private let options: WorkerOptions
-    /// The ring receiver (PULL at the data endpoint); used on the compute thread only.
-    private(set) var receiver: ZMQTransport?
+    /// The ring receiver (at the data endpoint); used on the compute thread only.
+    private(set) var receiver: Transport?
     private var next: (endpoint: String, transport: Transport)?
     /// The replica of the welcomed run; set on the compute thread, read by both (hence the lock).
     var replica: Replica? {
@@ -42,6 +43,8 @@ final class WorkerDataPlane: @unchecked Sendable {
     }
     private var storedReplica: Replica?
     private let replicaLock = NSLock()
+    /// The newest epoch of a plan handed to `runStep` (written by the control thread).
+    private let newestPlanEpoch = Mutex<UInt64>(0)
     /// Advertised ring endpoint (set once the receiver is bound).
     private(set) var endpoint = ""
 
@@ -59,9 +62,11 @@ final class WorkerDataPlane: @unchecked Sendable {
                 var settings = TransportOptions(expectedRunID: nil, security: options.dataSecurity.receiver,
                                                 log: options.log)
                 settings.heartbeat = nil   // ring neighbours are watched by chunk deadlines
-                let pull = try ZMQTransport(context: zmqContext, role: .pull(bind: options.dataBind), options: settings)
+                let pull = try OneWayLink.receiver(at: options.dataBind, context: zmqContext, options: settings,
+                                                   largestPayload: options.mailboxPayloadBytes)
                 receiver = pull
-                endpoint = Self.advertised(pull.endpoint, host: options.advertiseHost)
+                let address = (pull as? ZMQTransport)?.endpoint ?? options.dataBind   // e.g. the port bound for :0
+                endpoint = Self.advertised(address, host: options.advertiseHost)
                 bound.post(.success(endpoint))
             } catch {
                 bound.post(.failure(error))
@@ -104,14 +109,24 @@ final class WorkerDataPlane: @unchecked Sendable {
     }
 
     /// Computes the plan's shards and all-reduces the gradient with the ring; the update is not applied.
+    ///
+    /// A plan whose epoch was superseded before its job started (the step was aborted and re-planned while
+    /// this thread still ran an earlier attempt) is skipped: running it would only wait out the ring's
+    /// deadline, and a worker that does so for every queued attempt never catches up with the ring.
     func runStep(_ plan: StepPlan, epoch: UInt64, workerID: UInt32, runID: RunID) {
+        newestPlanEpoch.withLock { $0 = max($0, epoch) }
         thread.submit { [self] in
             let step = Int(plan.step)
             let outcome: StepOutcome
-            do {
-                outcome = try computeAndReduce(plan, epoch: epoch, workerID: workerID, runID: runID)
-            } catch {
-                outcome = .failed("\(error)")
+            let newest = newestPlanEpoch.withLock { $0 }
+            if epoch < newest {
+                outcome = .failed("the plan of epoch \(epoch) was superseded by epoch \(newest) before it started")
+            } else {
+                do {
+                    outcome = try computeAndReduce(plan, epoch: epoch, workerID: workerID, runID: runID)
+                } catch {
+                    outcome = .failed("\(error)")
+                }
             }
             results.post(.stepFinished(step: step, epoch: epoch, outcome: outcome))
         }
@@ -171,8 +186,7 @@ final class WorkerDataPlane: @unchecked Sendable {
             let security = try options.dataSecurity.connection(to: key)
             var settings = TransportOptions(expectedRunID: runID, security: security, log: options.log)
             settings.heartbeat = nil
-            var push: Transport = try ZMQTransport(context: zmqContext, role: .push(connect: nextEndpoint),
-                                                   options: settings)
+            var push = try OneWayLink.sender(to: nextEndpoint, context: zmqContext, options: settings)
             if let fault = options.fault, fault.phase == .reduce || fault.phase == .gather { push = fault.armed(push) }
             next = (nextEndpoint, push)
         }

@@ -8,7 +8,8 @@ import Wire
 public struct WorkerOptions: Sendable {
     /// Coordinator's control endpoint (its ROUTER).
     public var coordinator: String
-    /// Where this worker's ring receiver (PULL) binds, and the address peers use to reach it: the bound
+    /// Where this worker's ring receiver binds (ZeroMQ PULL, or `shm://NAME`: a shared-memory mailbox, for
+    /// runs whose workers and coordinator share one host), and the address peers use to reach it: the bound
     /// endpoint, with a wildcard host replaced by `advertiseHost`.
     public var dataBind: String
     public var advertiseHost: String?
@@ -20,6 +21,9 @@ public struct WorkerOptions: Sendable {
     /// Control plane and data plane security (ipc needs none; tcp needs CURVE or explicit insecure loopback).
     public var controlSecurity: TransportSecurity = .none
     public var dataSecurity: DataPlaneSecurity = .none
+    /// A `shm://` data endpoint: the largest message payload its mailbox takes (a ring chunk is at most
+    /// 2 x the ring's chunk bytes in exact mode; a state chunk the coordinator's transfer chunk bytes).
+    public var mailboxPayloadBytes = 8 << 20
     /// Deadline of every ring chunk; a dead ring neighbour is noticed within it.
     public var ringTimeout: Duration = .seconds(5)
     /// Deadline of one state transfer message (donor and joiner).
