@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -124,7 +123,10 @@ static int wait_for(nm_shm_mailbox *m, struct slot_control *slot, uint32_t want,
         uint32_t seen = atomic_load(&slot->state);
         if (seen == want) return 0;
         if (atomic_load(&m->header->closed)) return EPIPE;
-        if ((spins & 63) != 0 && now < spin_until) { if (getenv("NM_YIELD")) sched_yield(); else cpu_relax(); continue; }
+        if ((spins & 63) != 0 && now < spin_until) {
+            cpu_relax();
+            continue;
+        }
         now = nm_shm_now_ns();
         if (now >= deadline_ns) return ETIMEDOUT;
         if (now < spin_until) continue;
@@ -147,13 +149,13 @@ static int wait_for(nm_shm_mailbox *m, struct slot_control *slot, uint32_t want,
     }
 }
 
+/// Maps `bytes` of `fd` (pages populated: no fault on a chunk's first write); `data` is set by the caller.
 static int map(int fd, uint64_t bytes, nm_shm_mailbox *m) {
     void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (base == MAP_FAILED) return errno;
     m->header = base;
     m->mapping_bytes = bytes;
     m->slots = (struct slot_control *)((uint8_t *)base + round_up(sizeof(struct header), LINE));
-    m->data = (uint8_t *)base + round_up(controls_bytes(m->header->slot_count ? m->header->slot_count : 1), PAGE);
     return 0;
 }
 
@@ -239,6 +241,7 @@ int nm_shm_attach(const char *name, nm_shm_mailbox **out) {
         status = ENOENT;   // created but not yet initialised
     } else if (h->version != VERSION || h->slot_count < 2 || h->slot_count > MAX_SLOTS
                || h->mapping_bytes != (uint64_t)info.st_size || h->slot_stride < h->slot_capacity
+               || h->slot_stride > h->mapping_bytes
                || round_up(controls_bytes(h->slot_count), PAGE) + h->slot_count * h->slot_stride > h->mapping_bytes) {
         status = EPROTO;
     } else if (atomic_load(&h->closed)) {

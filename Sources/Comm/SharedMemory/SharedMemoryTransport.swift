@@ -25,7 +25,8 @@ import Wire
 /// send's timeout for the receiver to exist, and takes the mailbox over from a previous sender (a ring
 /// neighbour that was replaced, even one that hangs: it gets `.peerUnreachable` from then on). A dead
 /// peer process is noticed within ~20 ms: the waiting side throws `.peerUnreachable`; a silent or stopped
-/// one at the deadline. Thread-confined like every transport, except that received frames may be dropped
+/// one at the deadline. A message whose payload exceeds the receiver's `largestPayload` is refused with
+/// `.messageTooLarge`. Thread-confined like every transport, except that received frames may be dropped
 /// on any thread.
 public final class SharedMemoryTransport: Transport {
     public enum Role: Sendable {
@@ -38,10 +39,11 @@ public final class SharedMemoryTransport: Transport {
     /// Room for the header frame at the start of a slot; payload frames follow it.
     static let headerRoom = 16 << 10
 
-    /// How long a wait polls before it sleeps, for `ranksOnHost` ring ranks on this host. Polling keeps a rank
-    /// on its core (a rank that sleeps on every chunk is woken onto its neighbour's core, which halved the
-    /// 4 MiB bandwidth here); with more ranks than cores a poll only steals the core a neighbour needs.
-    public static func spin(ranksOnHost: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Duration {
+    /// How long a wait polls before it sleeps, for `ranksOnHost` ring ranks on this host. Polling keeps a
+    /// rank on its core (ranks that sleep on every chunk get woken onto one core: a third of the 4 MiB
+    /// bandwidth here); with more ranks than cores a poll only steals the core a neighbour needs.
+    public static func spin(ranksOnHost: Int,
+                            cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Duration {
         ranksOnHost <= cores ? .milliseconds(1) : .zero
     }
 
@@ -114,32 +116,24 @@ public final class SharedMemoryTransport: Transport {
         longest.payloadCRC32C = .max
         let headerBytes = WireCodec.encodeHeader(longest, body: body).count
         let target = try attached(deadline: deadline)
-        guard headerBytes <= Self.headerRoom, layout.sizes.count <= Int(NM_SHM_MAX_FRAMES),
-              layout.end <= target.slotCapacity else {
-            throw .messageTooLarge(bytes: max(layout.end, headerBytes), limit: target.slotCapacity)
-        }
-        var reserved: UnsafeMutablePointer<UInt8>?
-        let status = nm_shm_reserve(target.handle, deadline, &reserved)
-        guard status == 0, let slot = reserved else { throw waitError(status, sending: true) }
-        // Copy each frame in, computing the envelope's CRC32C over the bytes just written (in cache) rather
-        // than in a pass of its own over the source.
-        var described = envelope
-        described.payloadLength = UInt64(layout.payloadBytes)
-        described.payloadCRC32C = 0
-        for (index, frame) in payload.enumerated() {
-            frame.withUnsafeBytes { source in
-                described.payloadCRC32C = Self.copyComputingCRC(source, to: slot + Int(layout.offsets[index + 1]),
-                                                                seed: described.payloadCRC32C)
+        try check(layout, headerBytes: headerBytes, fit: target)
+        try publish(layout, to: target, deadline: deadline) { slot in
+            // Copy each frame in, computing the envelope's CRC32C over the bytes just written (in cache)
+            // rather than in a pass of its own over the source.
+            var described = envelope
+            described.payloadLength = UInt64(layout.payloadBytes)
+            described.payloadCRC32C = 0
+            for (index, frame) in payload.enumerated() {
+                frame.withUnsafeBytes { source in
+                    described.payloadCRC32C = Self.copyComputingCRC(source, to: slot + Int(layout.offsets[index + 1]),
+                                                                    seed: described.payloadCRC32C)
+                }
+                _ = frame.take()   // consumed: a lent buffer is released now, as after a socket send
             }
-            _ = frame.take()   // consumed: a lent buffer is released now, as after a socket send
+            let header = WireCodec.encodeHeader(described, body: body)
+            header.withUnsafeBufferPointer { slot.update(from: $0.baseAddress!, count: $0.count) }
+            return header.count
         }
-        let header = WireCodec.encodeHeader(described, body: body)
-        header.withUnsafeBufferPointer { slot.update(from: $0.baseAddress!, count: $0.count) }
-        var offsets = layout.offsets, sizes = layout.sizes
-        sizes[0] = UInt64(header.count)
-        let published = nm_shm_publish(target.handle, UInt32(sizes.count), &offsets, &sizes)
-        guard published == 0 else { throw SharedMemoryMailbox.systemError("publish to \(name)", published) }
-        counters.countSent()
     }
 
     /// Sends frames exactly as given (frame 0 where the header goes, the others as payload), without
@@ -149,25 +143,40 @@ public final class SharedMemoryTransport: Transport {
         precondition(!frames.isEmpty, "SharedMemoryTransport.sendRaw: no frames")
         let deadline = monotonicDeadline(after: timeout)
         let target = try attached(deadline: deadline)
-        var layout = SlotLayout(payload: frames.dropFirst().map(\.count))
-        layout.sizes[0] = UInt64(frames[0].count)
-        guard frames[0].count <= Self.headerRoom, layout.sizes.count <= Int(NM_SHM_MAX_FRAMES),
-              layout.end <= target.slotCapacity else {
-            throw .messageTooLarge(bytes: max(layout.end, frames[0].count), limit: target.slotCapacity)
+        let layout = SlotLayout(payload: frames.dropFirst().map(\.count))
+        let headerBytes = frames[0].count   // read now: the loop below empties the frames
+        try check(layout, headerBytes: headerBytes, fit: target)
+        try publish(layout, to: target, deadline: deadline) { slot in
+            for (index, frame) in frames.enumerated() {
+                frame.withUnsafeBytes { bytes in
+                    if let base = bytes.baseAddress, !bytes.isEmpty {
+                        let target = UnsafeMutableRawPointer(slot + Int(layout.offsets[index]))
+                        target.copyMemory(from: base, byteCount: bytes.count)
+                    }
+                }
+                _ = frame.take()
+            }
+            return headerBytes
         }
+    }
+
+    /// Throws `.messageTooLarge` unless a header of `headerBytes` and the payload of `layout` fit a slot.
+    private func check(_ layout: SlotLayout, headerBytes: Int, fit target: SharedMemoryMailbox) throws(TransportError) {
+        guard headerBytes <= Self.headerRoom, layout.sizes.count <= Int(NM_SHM_MAX_FRAMES),
+              layout.end <= target.slotCapacity else {
+            throw .messageTooLarge(bytes: max(layout.end, headerBytes), limit: target.slotCapacity)
+        }
+    }
+
+    /// Reserves the next slot (waiting until `deadline`), lets `fill` write the frames at `layout`'s offsets
+    /// and return the header frame's size, and publishes the message.
+    private func publish(_ layout: SlotLayout, to target: SharedMemoryMailbox, deadline: Int64,
+                         fill: (UnsafeMutablePointer<UInt8>) -> Int) throws(TransportError) {
         var reserved: UnsafeMutablePointer<UInt8>?
         let status = nm_shm_reserve(target.handle, deadline, &reserved)
         guard status == 0, let slot = reserved else { throw waitError(status, sending: true) }
-        for (index, frame) in frames.enumerated() {
-            frame.withUnsafeBytes { bytes in
-                if let base = bytes.baseAddress, !bytes.isEmpty {
-                    let target = UnsafeMutableRawPointer(slot + Int(layout.offsets[index]))
-                    target.copyMemory(from: base, byteCount: bytes.count)
-                }
-            }
-            _ = frame.take()
-        }
         var offsets = layout.offsets, sizes = layout.sizes
+        sizes[0] = UInt64(fill(slot))
         let published = nm_shm_publish(target.handle, UInt32(sizes.count), &offsets, &sizes)
         guard published == 0 else { throw SharedMemoryMailbox.systemError("publish to \(name)", published) }
         counters.countSent()

@@ -20,8 +20,9 @@ enum DataPlaneResult: Sendable {
 }
 
 /// Everything a worker does outside its control loop, confined to one `SerialThread`: it owns the ring
-/// receiver (PULL, or a shared-memory mailbox for a `shm://` data endpoint; `OneWayLink`), the connection to
-/// the next rank (re-made when the ring changes), and computes on the replica. Jobs run in order; each posts one `DataPlaneResult`.
+/// receiver (PULL, or a shared-memory mailbox for a `shm://` data endpoint; `OneWayLink`), the connection
+/// to the next rank (re-made when the ring changes), and computes on the replica. Jobs run in order; each
+/// posts one `DataPlaneResult`.
 ///
 /// The replica is shared with the control thread in one way only: the control loop applies a committed
 /// update or uploads a checkpoint while no job touches the parameters (the state machine guarantees the
