@@ -7,7 +7,8 @@ import Wire
 extension StateSender {
     /// Connects to `endpoint` (a joiner's ring receiver: ZeroMQ PUSH or shared-memory mailbox), streams
     /// `state` and closes; returns the SHA-256 the joiner must reproduce. A ZeroMQ connection lingers up to
-    /// `timeout` so the last chunks arrive after close; a mailbox holds them until they are read. `arm` may wrap the connection (fault injection).
+    /// `timeout` so the last chunks arrive after close; a mailbox holds them until they are read. `arm` may
+    /// wrap the connection (fault injection).
     @discardableResult
     public static func push(_ state: TrainingState, to endpoint: String, context: ZMQContext,
                             security: TransportSecurity, runID: RunID, chunkBytes: Int, timeout: Duration,
