@@ -32,7 +32,7 @@ func runRank(_ arguments: PeerArguments) -> Int32 {
             let spin = arguments.spinMicroseconds.map { Duration.microseconds($0) }
                 ?? SharedMemoryTransport.spin(ranksOnHost: arguments.size)
             previous = try OneWayLink.receiver(at: ownEndpoint, context: context, options: transportOptions,
-                                               largestPayload: chunk, slots: arguments.slots, spin: spin)
+                                               largestPayload: chunk, slots: arguments.slots, spin: spin).transport
             let push = try OneWayLink.sender(to: nextEndpoint, context: context, options: transportOptions, spin: spin)
             next = arguments.dieAfterChunks.map { chunks in
                 var remaining = chunks

@@ -149,13 +149,18 @@ static int wait_for(nm_shm_mailbox *m, struct slot_control *slot, uint32_t want,
     }
 }
 
-/// Maps `bytes` of `fd` (pages populated: no fault on a chunk's first write); `data` is set by the caller.
+/// Sets where the slot controls and the slots of a mailbox of `slot_count` slots start in the mapping.
+static void locate(nm_shm_mailbox *m, uint32_t slot_count) {
+    m->slots = (struct slot_control *)((uint8_t *)m->header + round_up(sizeof(struct header), LINE));
+    m->data = (uint8_t *)m->header + round_up(controls_bytes(slot_count), PAGE);
+}
+
+/// Maps `bytes` of `fd` (pages populated: no fault on a chunk's first write).
 static int map(int fd, uint64_t bytes, nm_shm_mailbox *m) {
     void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (base == MAP_FAILED) return errno;
     m->header = base;
     m->mapping_bytes = bytes;
-    m->slots = (struct slot_control *)((uint8_t *)base + round_up(sizeof(struct header), LINE));
     return 0;
 }
 
@@ -194,7 +199,7 @@ int nm_shm_create(const char *name, uint32_t slot_count, uint64_t slot_bytes, nm
     h->slot_capacity = capacity;
     h->mapping_bytes = bytes;
     atomic_store(&h->receiver_pid, (int32_t)getpid());
-    m->data = (uint8_t *)h + round_up(controls_bytes(slot_count), PAGE);
+    locate(m, slot_count);
     m->receiver = 1;
     m->fd = fd;
     m->pid = (int32_t)getpid();
@@ -254,7 +259,7 @@ int nm_shm_attach(const char *name, nm_shm_mailbox **out) {
         free(m);
         return status;
     }
-    m->data = (uint8_t *)h + round_up(controls_bytes(h->slot_count), PAGE);
+    locate(m, h->slot_count);
     m->fd = -1;
     m->pid = (int32_t)getpid();
     m->spin_ns = 0;

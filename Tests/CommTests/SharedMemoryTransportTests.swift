@@ -50,13 +50,14 @@ struct SharedMemoryTransportTests {
         let (receiver, sender) = try pair(slots: 3)
         let count = 1000
         let handoff = Handoff(receiver)
+        let inOrder = EventCounter()
         let consumer = Thread {
             for index in 0..<200 {
                 guard let message = try? handoff.value.receive(timeout: .seconds(5)),
                       case let .ringChunkHeader(header) = message.message.body else { return }
                 let bytes = message.message.payload[0].bytes
                 if header.chunkIndex == UInt32(index), bytes.count == 4 * count, bytes[0] == UInt8(index % 251) {
-                    receivedInOrder.add()
+                    inOrder.record()
                 }
             }
         }
@@ -66,9 +67,7 @@ struct SharedMemoryTransportTests {
             let values = Frame([UInt8](repeating: UInt8(index % 251), count: 4 * count))
             try sender.send(envelope, body: body, payload: [values], to: nil, timeout: .seconds(5))
         }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while receivedInOrder.value < 200 && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.005) }
-        #expect(receivedInOrder.value == 200)
+        #expect(inOrder.wait(for: 200))
         // Hold three received chunks: every slot is taken, so the next send waits and times out.
         var held: [ReceivedMessage] = []
         for index in 0..<3 {
@@ -209,14 +208,4 @@ struct SharedMemoryTransportTests {
                                           expectedRunID: nil)
         }
     }
-}
-
-/// A counter shared with the consumer thread.
-private let receivedInOrder = SharedCounter()
-
-final class SharedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    var value: Int { lock.withLock { count } }
-    func add() { lock.withLock { count += 1 } }
 }

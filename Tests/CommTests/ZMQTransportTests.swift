@@ -47,11 +47,11 @@ struct ZMQTransportTests {
                                     options: fixture.options(security))
         defer { push.close(); pull.close() }
         let data = patternBytes(1 << 20, seed: 3)
-        let released = ReleaseCounter()
+        let released = EventCounter()
         try data.withUnsafeBytes { bytes in
             for step in 1...3 {
                 let (envelope, body) = fixture.chunk(data, step: UInt64(step))
-                try push.send(envelope, body: body, payload: [Frame(lending: bytes, onRelease: released.release)],
+                try push.send(envelope, body: body, payload: [Frame(lending: bytes, onRelease: released.record)],
                               to: nil, timeout: .seconds(2))
             }
             for step in 1...3 {
@@ -122,22 +122,5 @@ struct ZMQTransportTests {
             guard case let .endpoint(what, hint) = error else { Issue.record("unexpected \(error)"); return }
             #expect(what.contains(first.endpoint) && hint.contains("another process"))
         }
-    }
-}
-
-/// Counts zero-copy releases (called on libzmq's I/O thread).
-final class ReleaseCounter: Sendable {
-    private let count = Mutex(0)
-
-    var release: @Sendable () -> Void { { self.count.withLock { $0 += 1 } } }
-
-    /// Waits up to 2 s for `expected` releases, then checks there were exactly that many.
-    func wait(for expected: Int) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(2)
-        while count.withLock({ $0 }) < expected && ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.001)
-        }
-        Thread.sleep(forTimeInterval: 0.02)
-        return count.withLock { $0 } == expected
     }
 }

@@ -10,11 +10,9 @@ import ShmC
 /// `close()` still points into mapped memory.
 final class SharedMemoryMailbox: @unchecked Sendable {
     let handle: OpaquePointer
-    let isReceiver: Bool
 
-    private init(handle: OpaquePointer, isReceiver: Bool) {
+    private init(handle: OpaquePointer) {
         self.handle = handle
-        self.isReceiver = isReceiver
     }
 
     deinit { nm_shm_close(handle) }
@@ -24,7 +22,7 @@ final class SharedMemoryMailbox: @unchecked Sendable {
         var handle: OpaquePointer?
         let status = nm_shm_create(name, UInt32(clamping: slots), UInt64(clamping: slotBytes), &handle)
         guard status == 0, let handle else { throw systemError("create shared-memory mailbox \(name)", status) }
-        return SharedMemoryMailbox(handle: handle, isReceiver: true)
+        return SharedMemoryMailbox(handle: handle)
     }
 
     /// Sender: attaches to `name` (taking it over from a previous sender); nil while it does not exist yet.
@@ -33,7 +31,7 @@ final class SharedMemoryMailbox: @unchecked Sendable {
         let status = nm_shm_attach(name, &handle)
         if status == ENOENT { return nil }
         guard status == 0, let handle else { throw systemError("attach to shared-memory mailbox \(name)", status) }
-        return SharedMemoryMailbox(handle: handle, isReceiver: false)
+        return SharedMemoryMailbox(handle: handle)
     }
 
     var slotCapacity: Int { Int(nm_shm_slot_capacity(handle)) }

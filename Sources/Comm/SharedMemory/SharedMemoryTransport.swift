@@ -111,13 +111,11 @@ public final class SharedMemoryTransport: Transport {
         precondition(peer == nil, "SharedMemoryTransport \(endpoint): sends go to the one receiver")
         let deadline = monotonicDeadline(after: timeout)
         let layout = SlotLayout(payload: payload.map(\.count))
-        var longest = envelope   // the header at its largest (CRC varint of 5 bytes) must fit its room
-        longest.payloadLength = UInt64(layout.payloadBytes)
-        longest.payloadCRC32C = .max
-        let headerBytes = WireCodec.encodeHeader(longest, body: body).count
         let target = try attached(deadline: deadline)
-        try check(layout, headerBytes: headerBytes, fit: target)
-        try publish(layout, to: target, deadline: deadline) { slot in
+        try check(layout, fit: target)
+        // The header is encoded once, after the copy gave its CRC; one too large for its room (never seen:
+        // envelopes are ~100 bytes) fails the send before the slot is published, its payload consumed.
+        try publish(layout, to: target, deadline: deadline) { slot throws(TransportError) in
             // Copy each frame in, computing the envelope's CRC32C over the bytes just written (in cache)
             // rather than in a pass of its own over the source.
             var described = envelope
@@ -131,6 +129,7 @@ public final class SharedMemoryTransport: Transport {
                 _ = frame.take()   // consumed: a lent buffer is released now, as after a socket send
             }
             let header = WireCodec.encodeHeader(described, body: body)
+            try Self.check(header: header.count)
             header.withUnsafeBufferPointer { slot.update(from: $0.baseAddress!, count: $0.count) }
             return header.count
         }
@@ -145,7 +144,8 @@ public final class SharedMemoryTransport: Transport {
         let target = try attached(deadline: deadline)
         let layout = SlotLayout(payload: frames.dropFirst().map(\.count))
         let headerBytes = frames[0].count   // read now: the loop below empties the frames
-        try check(layout, headerBytes: headerBytes, fit: target)
+        try check(layout, fit: target)
+        try Self.check(header: headerBytes)
         try publish(layout, to: target, deadline: deadline) { slot in
             for (index, frame) in frames.enumerated() {
                 frame.withUnsafeBytes { bytes in
@@ -160,23 +160,27 @@ public final class SharedMemoryTransport: Transport {
         }
     }
 
-    /// Throws `.messageTooLarge` unless a header of `headerBytes` and the payload of `layout` fit a slot.
-    private func check(_ layout: SlotLayout, headerBytes: Int, fit target: SharedMemoryMailbox) throws(TransportError) {
-        guard headerBytes <= Self.headerRoom, layout.sizes.count <= Int(NM_SHM_MAX_FRAMES),
-              layout.end <= target.slotCapacity else {
-            throw .messageTooLarge(bytes: max(layout.end, headerBytes), limit: target.slotCapacity)
+    /// Throws `.messageTooLarge` unless the payload frames of `layout` fit a slot of `target`.
+    private func check(_ layout: SlotLayout, fit target: SharedMemoryMailbox) throws(TransportError) {
+        guard layout.sizes.count <= Int(NM_SHM_MAX_FRAMES), layout.end <= target.slotCapacity else {
+            throw .messageTooLarge(bytes: layout.end, limit: target.slotCapacity)
         }
+    }
+
+    /// Throws `.messageTooLarge` unless a header frame of `bytes` fits its room at the start of a slot.
+    private static func check(header bytes: Int) throws(TransportError) {
+        guard bytes <= Self.headerRoom else { throw .messageTooLarge(bytes: bytes, limit: Self.headerRoom) }
     }
 
     /// Reserves the next slot (waiting until `deadline`), lets `fill` write the frames at `layout`'s offsets
     /// and return the header frame's size, and publishes the message.
     private func publish(_ layout: SlotLayout, to target: SharedMemoryMailbox, deadline: Int64,
-                         fill: (UnsafeMutablePointer<UInt8>) -> Int) throws(TransportError) {
+                         fill: (UnsafeMutablePointer<UInt8>) throws(TransportError) -> Int) throws(TransportError) {
         var reserved: UnsafeMutablePointer<UInt8>?
         let status = nm_shm_reserve(target.handle, deadline, &reserved)
         guard status == 0, let slot = reserved else { throw waitError(status, sending: true) }
         var offsets = layout.offsets, sizes = layout.sizes
-        sizes[0] = UInt64(fill(slot))
+        sizes[0] = UInt64(try fill(slot))
         let published = nm_shm_publish(target.handle, UInt32(sizes.count), &offsets, &sizes)
         guard published == 0 else { throw SharedMemoryMailbox.systemError("publish to \(name)", published) }
         counters.countSent()
@@ -223,7 +227,7 @@ public final class SharedMemoryTransport: Transport {
 
     public func receive(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
         guard !isClosed else { throw .closed }
-        guard let mailbox, mailbox.isReceiver else {
+        guard case .receiver = role, let mailbox else {
             preconditionFailure("SharedMemoryTransport \(endpoint): a sender cannot receive")
         }
         let deadline = monotonicDeadline(after: timeout)

@@ -3,18 +3,21 @@
 /// Both ends of the one-way links the ring and state transfers use, chosen by the endpoint's scheme:
 /// `shm://NAME` (`SharedMemoryTransport`, same host) or a ZeroMQ endpoint (`ZMQTransport` PUSH/PULL).
 public enum OneWayLink {
-    /// The receiving end bound at `endpoint`. `largestPayload` sizes a mailbox's slots (ZeroMQ ignores it:
-    /// `options.limits` bounds its messages); a mailbox polls for `spin` before it sleeps.
+    /// The receiving end bound at `endpoint`, and the endpoint it is bound at (a ZeroMQ bind to port 0 gets
+    /// its port here). `largestPayload` sizes a mailbox's slots (ZeroMQ ignores it: `options.limits` bounds
+    /// its messages); a mailbox polls for `spin` before it sleeps.
     public static func receiver(at endpoint: String, context: ZMQContext, options: TransportOptions,
-                                largestPayload: Int, slots: Int = 4,
-                                spin: Duration = .zero) throws(TransportError) -> Transport {
+                                largestPayload: Int, slots: Int = 4, spin: Duration = .zero)
+        throws(TransportError) -> (transport: Transport, bound: String) {
         if SharedMemoryTransport.mailboxName(endpoint) != nil {
-            return try SharedMemoryTransport(endpoint: endpoint,
-                                             role: .receiver(slots: slots, largestPayload: largestPayload),
-                                             expectedRunID: options.expectedRunID, limits: options.limits,
-                                             spin: spin, log: options.log)
+            let mailbox = try SharedMemoryTransport(endpoint: endpoint,
+                                                    role: .receiver(slots: slots, largestPayload: largestPayload),
+                                                    expectedRunID: options.expectedRunID, limits: options.limits,
+                                                    spin: spin, log: options.log)
+            return (mailbox, endpoint)
         }
-        return try ZMQTransport(context: context, role: .pull(bind: endpoint), options: options)
+        let pull = try ZMQTransport(context: context, role: .pull(bind: endpoint), options: options)
+        return (pull, pull.endpoint)
     }
 
     /// The sending end connected to `endpoint`.

@@ -63,10 +63,10 @@ final class WorkerDataPlane: @unchecked Sendable {
                 var settings = TransportOptions(expectedRunID: nil, security: options.dataSecurity.receiver,
                                                 log: options.log)
                 settings.heartbeat = nil   // ring neighbours are watched by chunk deadlines
-                let pull = try OneWayLink.receiver(at: options.dataBind, context: zmqContext, options: settings,
-                                                   largestPayload: options.mailboxPayloadBytes)
+                let (pull, address) = try OneWayLink.receiver(at: options.dataBind, context: zmqContext,
+                                                              options: settings,
+                                                              largestPayload: options.mailboxPayloadBytes)
                 receiver = pull
-                let address = (pull as? ZMQTransport)?.endpoint ?? options.dataBind   // e.g. the port bound for :0
                 endpoint = Self.advertised(address, host: options.advertiseHost)
                 bound.post(.success(endpoint))
             } catch {
