@@ -95,13 +95,14 @@ struct PeerWorkload {
         let total = a.warmups + a.iterations
         for iteration in 0..<total {
             // Untimed: the buffers as training leaves them right before the collective, just written (float
-            // mode: the gradient backward produced; exact mode: the last shard's add into the accumulator).
+            // mode: the gradient backward produced; exact mode: the last shard's add into the accumulator,
+            // read from the gradient buffer the collective then writes its result to, as ShardGradients does).
             _ = values.withUnsafeMutableBufferPointer { v in
                 input.withUnsafeBufferPointer { v.update(fromContentsOf: $0) }
             }
             if a.mode == "exact" {
                 accumulator.reset()
-                try input.withUnsafeBufferPointer { try accumulator.add($0) }
+                try values.withUnsafeBufferPointer { try accumulator.add($0) }
             }
             // Untimed barrier, as the MPI peer's MPI_Barrier: no rank's timed collective includes waiting for
             // a neighbour still restoring its buffers.

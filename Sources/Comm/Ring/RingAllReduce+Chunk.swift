@@ -9,6 +9,18 @@ extension RingAllReduce {
         var width: UInt32
     }
 
+    /// What a phase's chunks carry: the width their headers declare and the widths a receiver accepts. From
+    /// the `RingElement` type; one run may use two (exact mode reduces `Int64` and gathers `Float`).
+    struct ChunkElement {
+        var wireBytes: UInt32
+        var acceptedWireBytes: [UInt32]
+
+        init<E: RingElement>(_: E.Type) {
+            wireBytes = E.wireBytes
+            acceptedWireBytes = E.acceptedWireBytes
+        }
+    }
+
     /// A received chunk not yet added or stored: its payload planes, wire width, range in the region and step.
     struct ArrivedChunk {
         var frames: [Frame]
@@ -43,10 +55,9 @@ extension RingAllReduce {
     }
 
     /// Sends a prepared chunk of `range` to the next rank.
-    func sendChunk<E: RingElement>(_ chunk: OutgoingChunk, of _: E.Type, range: Range<Int>, segment: Int,
-                                   chunkIndex: Int, planStep: RingPlan.Step,
-                                   context: ChunkContext) throws(CollectiveFailed) {
-        var header = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
+    func sendChunk(_ chunk: OutgoingChunk, as element: ChunkElement, range: Range<Int>, segment: Int,
+                   chunkIndex: Int, planStep: RingPlan.Step, context: ChunkContext) throws(CollectiveFailed) {
+        var header = chunkHeader(element, range: range, segment: segment, chunkIndex: chunkIndex,
                                  planStep: planStep, context: context)
         header.elementBytes = chunk.width
         let envelope = Envelope(type: .ringChunkHeader, runID: options.runID,
@@ -63,11 +74,10 @@ extension RingAllReduce {
     }
 
     /// Receives the chunk that matches `range`, dropping (and counting) anything else, until the deadline.
-    func receiveChunk<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,
-                                      planStep: RingPlan.Step,
-                                      context: ChunkContext)
+    func receiveChunk(_ element: ChunkElement, range: Range<Int>, segment: Int, chunkIndex: Int,
+                      planStep: RingPlan.Step, context: ChunkContext)
         throws(CollectiveFailed) -> (frames: [Frame], width: UInt32) {
-        let expected = chunkHeader(E.self, range: range, segment: segment, chunkIndex: chunkIndex,
+        let expected = chunkHeader(element, range: range, segment: segment, chunkIndex: chunkIndex,
                                    planStep: planStep, context: context)
         let deadline = ContinuousClock.now + options.timeout
         while true {
@@ -83,7 +93,8 @@ extension RingAllReduce {
                 throw failure(.receiveTimeout(waited: options.timeout), step: context.step, bucket: context.bucket,
                               phase: planStep.phase, ringStep: planStep.ringStep)
             }
-            if let accepted = accept(message, expected: expected, widths: E.acceptedWireBytes, step: context.step) {
+            if let accepted = accept(message, expected: expected, widths: element.acceptedWireBytes,
+                                     step: context.step) {
                 count { $0.chunksReceived += 1 }
                 return accepted
             }
@@ -119,11 +130,12 @@ extension RingAllReduce {
         return (message.payload, header.elementBytes)
     }
 
-    private func chunkHeader<E: RingElement>(_: E.Type, range: Range<Int>, segment: Int, chunkIndex: Int,
-                                             planStep: RingPlan.Step, context: ChunkContext) -> RingChunkHeader {
+    private func chunkHeader(_ element: ChunkElement, range: Range<Int>, segment: Int, chunkIndex: Int,
+                             planStep: RingPlan.Step, context: ChunkContext) -> RingChunkHeader {
         RingChunkHeader(phase: planStep.phase, ringStep: UInt32(planStep.ringStep), segment: UInt32(segment),
                         chunkIndex: UInt32(chunkIndex), elementOffset: UInt64(context.base + range.lowerBound),
-                        elementCount: UInt64(range.count), elementBytes: E.wireBytes, bucket: UInt32(context.bucket))
+                        elementCount: UInt64(range.count), elementBytes: element.wireBytes,
+                        bucket: UInt32(context.bucket))
     }
 
     private func reason(for error: TransportError, sending: Bool) -> CollectiveFailed.Reason {

@@ -54,44 +54,51 @@ extension RingAllReduce {
         firstNaNSeen = nil
         try forEachBucket(buckets ?? [0..<floats.count], count: floats.count, readiness: readiness, step: step) {
             index, bucket throws(CollectiveFailed) in
-            var context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound)
             let results = UnsafeMutableBufferPointer(rebasing: floats[bucket])
-            if size == 1 {
+            guard size > 1 else {
                 convert(UnsafeBufferPointer(rebasing: own.values[bucket]), into: results, at: bucket.lowerBound,
                         format: format)
-            } else {
-                try reduceScatterExact(own, bucket: bucket, into: results, format: format, context: context)
+                return
             }
-            context.detectNaN = true
-            let gather = RingPlan(count: bucket.count, rank: rank, size: size,
-                                  chunkElements: max(1, options.chunkBytes / 4))
-            try run(gather.steps.dropFirst(size - 1), region: results, context: context)
+            let context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound, detectNaN: true)
+            try reduceExact(own, bucket: bucket, into: results, format: format, context: context)
         }
         if let firstBad = firstNaNSeen {
             throw failure(.fixedPointOverflow(.overflow(index: firstBad, format: format)), step: step, bucket: 0)
         }
     }
 
-    /// The reduce-scatter of one bucket. A chunk received at ring step s (s < size - 2) is added to this
-    /// rank's values and sent on at step s + 1, so its sum lives only as an outgoing payload in `sums`
-    /// (keyed by its range) in between; at the last step the sum is converted into `results` instead.
-    private func reduceScatterExact(_ own: ExactOperand, bucket: Range<Int>,
-                                    into results: UnsafeMutableBufferPointer<Float>, format: FixedPointFormat,
-                                    context: ChunkContext) throws(CollectiveFailed) {
-        // As many elements per chunk as the float all-gather (and float mode): integers usually travel at
-        // 5 bytes, and fewer, larger chunks mean fewer per-chunk round trips.
+    /// Both phases of one bucket, in one run (so the first all-gather chunk leaves while the last
+    /// reduce-scatter chunk is still being added). Reduce-scatter: a chunk received at ring step s
+    /// (s < size - 2) is added to this rank's values and sent on at step s + 1, so its sum lives only as an
+    /// outgoing payload in `sums` (keyed by its range) in between; at the last step the sum is converted into
+    /// `results` instead. All-gather: the float sums, sent from and stored into `results`.
+    private func reduceExact(_ own: ExactOperand, bucket: Range<Int>,
+                             into results: UnsafeMutableBufferPointer<Float>, format: FixedPointFormat,
+                             context: ChunkContext) throws(CollectiveFailed) {
+        // As many elements per chunk as float mode: integers usually travel at 5 bytes, and fewer, larger
+        // chunks mean fewer per-chunk round trips.
         let plan = RingPlan(count: bucket.count, rank: rank, size: size, chunkElements: max(1, options.chunkBytes / 4))
         let base = bucket.lowerBound
         var sums: [Int: OutgoingChunk] = [:]
-        try run(plan.steps.prefix(size - 1), of: Int64.self, context: context, prepare: { range, planStep in
-            if planStep.ringStep > 0 {
+        try run(plan.steps[...], reduceScatterAs: ChunkElement(Int64.self), allGatherAs: ChunkElement(Float.self),
+                context: context, prepare: { range, planStep in
+            switch (planStep.phase, planStep.ringStep) {
+            case (.allGather, _):
+                return prepareChunk(UnsafeBufferPointer(results), range: range)
+            case (.reduceScatter, 0):
+                return ownChunk(own, (base + range.lowerBound)..<(base + range.upperBound))
+            case (.reduceScatter, _):
                 guard let sum = sums.removeValue(forKey: range.lowerBound) else {
                     preconditionFailure("allReduceExact: chunk \(range) sent before its sum was computed")
                 }
                 return sum
             }
-            return ownChunk(own, (base + range.lowerBound)..<(base + range.upperBound))
         }, absorb: { chunk in
+            guard chunk.planStep.phase == .reduceScatter else {
+                take(chunk, into: results, context: context)
+                return
+            }
             let mine = own.planes((base + chunk.range.lowerBound)..<(base + chunk.range.upperBound))
             chunk.withPayload { payload in
                 let received = payload.fixedPlanes(width: chunk.width)

@@ -109,13 +109,15 @@ public final class RingAllReduce {
     /// (reduce-scatter) or stores (all-gather) what arrives into it.
     func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, region: UnsafeMutableBufferPointer<E>,
                              context: ChunkContext) throws(CollectiveFailed) {
-        try run(steps, of: E.self, context: context,
+        try run(steps, reduceScatterAs: ChunkElement(E.self), allGatherAs: ChunkElement(E.self), context: context,
                 prepare: { range, _ in prepareChunk(UnsafeBufferPointer(region), range: range) },
                 absorb: { chunk in take(chunk, into: region, context: context) })
     }
 
     /// Runs `steps` of a plan, one interleaved transfer at a time: `prepare` gives the payload to send for a
-    /// range at a step, `absorb` consumes each received chunk.
+    /// range at a step, `absorb` consumes each received chunk. Chunks of each phase carry its element
+    /// (`reduceScatterAs`, `allGatherAs`). Both phases run in one call, so the pipelining below also
+    /// spans the phase boundary: the first all-gather chunk leaves before the last reduce-scatter one is added.
     ///
     /// The socket operations strictly alternate *send chunk k, receive chunk k*; the local work around them
     /// is pipelined so that it overlaps chunk k's transit instead of adding to it: between sending chunk k
@@ -123,13 +125,14 @@ public final class RingAllReduce {
     /// chunk is prepared early only if its range does not depend on chunk k (a segment that is one chunk
     /// long, sent on in the next step), and a pending absorb is finished before anything that reads its
     /// range is prepared, so every chunk goes out with its final values.
-    func run<E: RingElement>(_ steps: ArraySlice<RingPlan.Step>, of _: E.Type, context: ChunkContext,
-                             prepare: (Range<Int>, RingPlan.Step) -> OutgoingChunk,
-                             absorb: (ArrivedChunk) -> Void) throws(CollectiveFailed) {
+    func run(_ steps: ArraySlice<RingPlan.Step>, reduceScatterAs: ChunkElement, allGatherAs: ChunkElement,
+             context: ChunkContext, prepare: (Range<Int>, RingPlan.Step) -> OutgoingChunk,
+             absorb: (ArrivedChunk) -> Void) throws(CollectiveFailed) {
         let transfers = steps.flatMap { planStep in planStep.transfers.map { (planStep, $0) } }
         var arrived: ArrivedChunk?
         var early: OutgoingChunk?
         for (index, (planStep, transfer)) in transfers.enumerated() {
+            let element = planStep.phase == .reduceScatter ? reduceScatterAs : allGatherAs
             if !transfer.send.isEmpty {
                 if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
                     absorb(pending)
@@ -137,7 +140,7 @@ public final class RingAllReduce {
                 }
                 let chunk = early ?? prepare(transfer.send, planStep)
                 early = nil
-                try sendChunk(chunk, of: E.self, range: transfer.send, segment: planStep.sendSegment,
+                try sendChunk(chunk, as: element, range: transfer.send, segment: planStep.sendSegment,
                               chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
             }
             if let pending = arrived {
@@ -151,7 +154,7 @@ public final class RingAllReduce {
                 }
             }
             if !transfer.receive.isEmpty {
-                let (frames, width) = try receiveChunk(E.self, range: transfer.receive,
+                let (frames, width) = try receiveChunk(element, range: transfer.receive,
                                                        segment: planStep.receiveSegment,
                                                        chunkIndex: transfer.chunkIndex, planStep: planStep,
                                                        context: context)
@@ -162,7 +165,7 @@ public final class RingAllReduce {
     }
 
     /// Adds (reduce-scatter) or stores (all-gather) a received chunk into its range.
-    private func take<E: RingElement>(_ chunk: ArrivedChunk, into region: UnsafeMutableBufferPointer<E>,
+    func take<E: RingElement>(_ chunk: ArrivedChunk, into region: UnsafeMutableBufferPointer<E>,
                                       context: ChunkContext) {
         let target = UnsafeMutableBufferPointer(rebasing: region[chunk.range])
         if context.detectNaN, chunk.planStep.phase == .allGather, E.self == Float.self {   // exact: look for poison
