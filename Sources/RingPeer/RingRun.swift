@@ -91,6 +91,7 @@ struct PeerWorkload {
         // exact-convert also times one shard's float -> fixed conversion, the end-to-end cost of a
         // single-shard worker.
         var times: [Double] = []
+        var beforeTimed = RingCounters()   // the ring's phase times before the first timed collective
         let started = ContinuousClock.now
         let total = a.warmups + a.iterations
         for iteration in 0..<total {
@@ -107,6 +108,7 @@ struct PeerWorkload {
             // Untimed barrier, as the MPI peer's MPI_Barrier: no rank's timed collective includes waiting for
             // a neighbour still restoring its buffers.
             try token.withUnsafeMutableBufferPointer { try barrier.allReduce($0, step: UInt64(iteration + 1)) }
+            if iteration == a.warmups { beforeTimed = ring.counters }
             let t0 = ContinuousClock.now
             do throws(CollectiveFailed) {
                 switch a.mode {
@@ -138,7 +140,7 @@ struct PeerWorkload {
                 return 4
             }
         }
-        report(times, counters: ring.counters)
+        report(times, counters: ring.counters, since: beforeTimed)
         return 0
     }
 
@@ -156,7 +158,7 @@ struct PeerWorkload {
         }
     }
 
-    private func report(_ times: [Double], counters: RingCounters) {
+    private func report(_ times: [Double], counters: RingCounters, since earlier: RingCounters) {
         let sorted = times.sorted()
         let median = sorted[sorted.count / 2]
         let bytes = Double(arguments.count * 4)
@@ -170,6 +172,14 @@ struct PeerWorkload {
         if arguments.bench {
             print("TIMES_MS " + times.map { String(format: "%.3f", $0 * 1e3) }.joined(separator: ","))
         }
+        // Where the time went: mean µs per timed collective, by phase and kind of work (RingPhaseTimes).
+        let perCollective = { (d: Duration) in String(format: "%.0f", seconds(d) * 1e6 / Double(max(times.count, 1))) }
+        let phases = [("reduce_scatter", RingPhase.reduceScatter), ("all_gather", .allGather)].map { name, phase in
+            let t = counters[time: phase].since(earlier[time: phase])
+            return "\(name): send_us=\(perCollective(t.sending)) receive_us=\(perCollective(t.receiving)) "
+                + "absorb_us=\(perCollective(t.absorbing)) prepare_us=\(perCollective(t.preparing))"
+        }
+        print("PHASES rank=\(arguments.rank) " + phases.joined(separator: "; "))
         fflush(nil)
     }
 }

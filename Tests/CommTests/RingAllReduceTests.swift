@@ -370,4 +370,34 @@ struct RingAllReduceTests {
                     "rank \(r): \(String(describing: outcome))")
         }
     }
+
+    @Test("phase times: every rank's sends, receives and adds or stores are timed in both phases; one rank has none")
+    func phaseTimes() {
+        let options = RingOptions(runID: Self.runID, chunkBytes: 4096, timeout: .seconds(10))
+        for size in [1, 3] {
+            let results = runRanks(size: size, runID: Self.runID, options: options) { r, ring in
+                var floats = (0..<20_011).map { Float(knownInput(rank: r, index: $0)) }
+                try floats.withUnsafeMutableBufferPointer { try ring.allReduce($0, step: 1) }
+                let fixed = (0..<20_011).map { Int64(knownInput(rank: r, index: $0)) << 40 }
+                try fixed.withUnsafeBufferPointer { f in
+                    try floats.withUnsafeMutableBufferPointer { try ring.allReduceExact(f, into: $0, step: 2) } }
+                return ring.counters
+            }
+            for (r, result) in results.enumerated() {
+                guard let counters = try? result.get() else {
+                    Issue.record("size \(size) rank \(r): \(result)")
+                    continue
+                }
+                for phase in RingPhase.allCases {
+                    let t = counters[time: phase]
+                    let timed = [t.sending, t.receiving, t.absorbing]
+                    if size == 1 {
+                        #expect(timed.allSatisfy { $0 == .zero } && t.preparing == .zero, "rank \(r) \(phase): \(t)")
+                    } else {
+                        #expect(timed.allSatisfy { $0 > .zero }, "size \(size) rank \(r) \(phase): \(t)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -135,33 +135,43 @@ public final class RingAllReduce {
             let element = planStep.phase == .reduceScatter ? reduceScatterAs : allGatherAs
             if !transfer.send.isEmpty {
                 if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
-                    absorb(pending)
+                    timed(pending.planStep.phase, \.absorbing) { absorb(pending) }
                     arrived = nil
                 }
-                let chunk = early ?? prepare(transfer.send, planStep)
+                let chunk = early ?? timed(planStep.phase, \.preparing) { prepare(transfer.send, planStep) }
                 early = nil
-                try sendChunk(chunk, as: element, range: transfer.send, segment: planStep.sendSegment,
-                              chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
+                try timed(planStep.phase, \.sending) { () throws(CollectiveFailed) in
+                    try sendChunk(chunk, as: element, range: transfer.send, segment: planStep.sendSegment,
+                                  chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
+                }
             }
             if let pending = arrived {
-                absorb(pending)
+                timed(pending.planStep.phase, \.absorbing) { absorb(pending) }
                 arrived = nil
             }
             if index + 1 < transfers.count {
                 let (followingStep, following) = transfers[index + 1]
                 if !following.send.isEmpty, !following.send.overlaps(transfer.receive) {
-                    early = prepare(following.send, followingStep)
+                    early = timed(followingStep.phase, \.preparing) { prepare(following.send, followingStep) }
                 }
             }
             if !transfer.receive.isEmpty {
-                let (frames, width) = try receiveChunk(element, range: transfer.receive,
-                                                       segment: planStep.receiveSegment,
-                                                       chunkIndex: transfer.chunkIndex, planStep: planStep,
-                                                       context: context)
+                let (frames, width) = try timed(planStep.phase, \.receiving) { () throws(CollectiveFailed) in
+                    try receiveChunk(element, range: transfer.receive, segment: planStep.receiveSegment,
+                                     chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
+                }
                 arrived = ArrivedChunk(frames: frames, width: width, range: transfer.receive, planStep: planStep)
             }
         }
-        if let pending = arrived { absorb(pending) }
+        if let pending = arrived { timed(pending.planStep.phase, \.absorbing) { absorb(pending) } }
+    }
+
+    /// Runs `body`, adding its duration to `phase`'s `kind` of time in the counters.
+    private func timed<R, Failure: Error>(_ phase: RingPhase, _ kind: WritableKeyPath<RingPhaseTimes, Duration>,
+                                          _ body: () throws(Failure) -> R) throws(Failure) -> R {
+        let start = ContinuousClock.now
+        defer { counters[time: phase][keyPath: kind] += ContinuousClock.now - start }
+        return try body()
     }
 
     /// Adds (reduce-scatter) or stores (all-gather) a received chunk into its range.
