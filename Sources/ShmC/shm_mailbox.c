@@ -364,3 +364,54 @@ void nm_shm_release(nm_shm_mailbox *m, uint32_t slot) {
     atomic_store(&m->slots[slot].state, FREE);
     wake(&m->slots[slot]);
 }
+
+// MARK: - Streaming copy
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f")))
+static void copy_streaming_avx512(uint8_t *dst, const uint8_t *src, uint64_t n) {
+    for (uint64_t i = 0; i + 256 <= n; i += 256) {
+        __m512i a = _mm512_loadu_si512(src + i), b = _mm512_loadu_si512(src + i + 64);
+        __m512i c = _mm512_loadu_si512(src + i + 128), d = _mm512_loadu_si512(src + i + 192);
+        _mm512_stream_si512((void *)(dst + i), a);
+        _mm512_stream_si512((void *)(dst + i + 64), b);
+        _mm512_stream_si512((void *)(dst + i + 128), c);
+        _mm512_stream_si512((void *)(dst + i + 192), d);
+    }
+}
+
+static void copy_streaming_sse2(uint8_t *dst, const uint8_t *src, uint64_t n) {
+    for (uint64_t i = 0; i + 64 <= n; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
+        _mm_stream_si128((__m128i *)(dst + i), a);
+        _mm_stream_si128((__m128i *)(dst + i + 16), b);
+        _mm_stream_si128((__m128i *)(dst + i + 32), c);
+        _mm_stream_si128((__m128i *)(dst + i + 48), d);
+    }
+}
+
+void nm_shm_copy_streaming(uint8_t *dst, const uint8_t *src, uint64_t n) {
+    static int has_avx512 = -1;
+    if (has_avx512 < 0) has_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    uint64_t head = (uint64_t)(-(uintptr_t)dst & (LINE - 1));   // up to the first 64-byte boundary
+    if (head > n) head = n;
+    memcpy(dst, src, head);
+    uint64_t body = (n - head) / 256 * 256;
+    if (has_avx512) {
+        copy_streaming_avx512(dst + head, src + head, body);
+    } else {
+        copy_streaming_sse2(dst + head, src + head, body);
+    }
+    memcpy(dst + head + body, src + head + body, n - head - body);
+    _mm_sfence();   // streaming stores are weakly ordered: make them visible before the slot is published
+}
+#else
+void nm_shm_copy_streaming(uint8_t *dst, const uint8_t *src, uint64_t n) {
+    memcpy(dst, src, n);
+}
+#endif

@@ -45,6 +45,21 @@ struct SharedMemoryTransportTests {
         #expect(receiver.counters.snapshot.rejectedTotal == 0)
     }
 
+    @Test("large frames arrive intact through plain and streaming copies alike (the policy probes both)")
+    func largeFramesBothCopies() throws {
+        let count = 70_001   // 280 KiB low plane, 70 KiB high plane: both large, neither a multiple of 64
+        let (receiver, sender) = try pair(slots: 2, payload: 5 * count)
+        for index in 0..<(3 * SlotCopyPolicy.firstProbeInterval) {
+            let low = (0..<(4 * count)).map { UInt8(truncatingIfNeeded: $0 &+ index) }
+            let high = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 3 &+ index) }
+            let (envelope, body) = chunk(UInt32(index), count: count, width: 5)
+            try sender.send(envelope, body: body, payload: [Frame(low), Frame(high)], to: nil, timeout: .seconds(2))
+            let received = try #require(try receiver.receive(timeout: .seconds(2)), "chunk \(index)")
+            #expect(received.message.payload.map(\.bytes) == [low, high], "chunk \(index)")
+        }
+        #expect(receiver.counters.snapshot.rejectedTotal == 0, "every CRC matched")
+    }
+
     @Test("a receiver on another thread takes 200 chunks in order through 3 slots; a held chunk keeps its slot")
     func flowControl() throws {
         let (receiver, sender) = try pair(slots: 3)

@@ -62,6 +62,9 @@ public final class SharedMemoryTransport: Transport {
     private let log: @Sendable (String) -> Void
     private var mailbox: SharedMemoryMailbox?
     private var isClosed = false
+    /// Sender: plain or streaming copies of large frames, by what they cost on this host now.
+    private var copyPolicy = SlotCopyPolicy()
+    private var lastCopySwitchLogged = Int64.min / 2
 
     /// - Parameters: `spin`: how long a wait polls before it sleeps (`spin(ranksOnHost:)`).
     public init(endpoint: String, role: Role, expectedRunID: RunID?, limits: WireLimits = .standard,
@@ -123,8 +126,8 @@ public final class SharedMemoryTransport: Transport {
             described.payloadCRC32C = 0
             for (index, frame) in payload.enumerated() {
                 frame.withUnsafeBytes { source in
-                    described.payloadCRC32C = Self.copyComputingCRC(source, to: slot + Int(layout.offsets[index + 1]),
-                                                                    seed: described.payloadCRC32C)
+                    described.payloadCRC32C = copyComputingCRC(source, to: slot + Int(layout.offsets[index + 1]),
+                                                               seed: described.payloadCRC32C)
                 }
                 _ = frame.take()   // consumed: a lent buffer is released now, as after a socket send
             }
@@ -186,19 +189,39 @@ public final class SharedMemoryTransport: Transport {
         counters.countSent()
     }
 
-    /// Copies `source` to `destination` in blocks that stay in L1 and returns CRC32C(seed, source).
-    private static func copyComputingCRC(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutablePointer<UInt8>,
-                                         seed: UInt32) -> UInt32 {
+    /// Copies `source` to `destination` in blocks that stay in L1 and returns CRC32C(seed, source). A plain
+    /// copy takes the CRC of the bytes just written; a streaming one (`SlotCopyPolicy`) of the source, since
+    /// its stores bypass the cache.
+    private func copyComputingCRC(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutablePointer<UInt8>,
+                                  seed: UInt32) -> UInt32 {
         guard let base = source.baseAddress else { return seed }
+        let kind = copyPolicy.kind(forBytes: source.count)
+        let started = nm_shm_now_ns()
         let block = 16 << 10
         var crc = seed
         var done = 0
         while done < source.count {
             let n = min(block, source.count - done)
-            let target = UnsafeMutableRawPointer(destination + done)
-            target.copyMemory(from: base + done, byteCount: n)
-            crc = crc32c(UnsafeRawBufferPointer(start: target, count: n), seed: crc)
+            let from = UnsafeRawBufferPointer(start: base + done, count: n)
+            switch kind {
+            case .plain:
+                let target = UnsafeMutableRawPointer(destination + done)
+                target.copyMemory(from: base + done, byteCount: n)
+                crc = crc32c(UnsafeRawBufferPointer(start: target, count: n), seed: crc)
+            case .streaming:
+                crc = crc32c(from, seed: crc)
+                nm_shm_copy_streaming(destination + done, from.assumingMemoryBound(to: UInt8.self).baseAddress!,
+                                      UInt64(n))
+            }
             done += n
+        }
+        let finished = nm_shm_now_ns()
+        if copyPolicy.record(kind, bytes: source.count, nanoseconds: finished - started),
+           finished - lastCopySwitchLogged > 60_000_000_000 {   // at most one such line a minute
+            lastCopySwitchLogged = finished
+            let rate = { (cost: Double?) in cost.map { String(format: "%.1f GB/s", 1 / $0) } ?? "?" }
+            log("[transport] \(endpoint): large frames are now copied \(copyPolicy.choice) (plain "
+                + "\(rate(copyPolicy.plainCost)), streaming \(rate(copyPolicy.streamingCost)))")
         }
         return crc
     }

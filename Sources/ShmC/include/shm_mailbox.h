@@ -63,4 +63,9 @@ void nm_shm_release(nm_shm_mailbox *mailbox, uint32_t slot);
 /// Now on CLOCK_MONOTONIC, in nanoseconds (the clock of every deadline).
 int64_t nm_shm_now_ns(void);
 
+/// Copies `n` bytes with streaming (non-temporal) stores that bypass the caches, then fences, so the bytes
+/// are visible before a following nm_shm_publish. Slower than memcpy for a reader that shares a cache with
+/// the writer; much faster when moving lines from the writer's cache to the reader's is slow.
+void nm_shm_copy_streaming(uint8_t *dst, const uint8_t *src, uint64_t n);
+
 #endif
