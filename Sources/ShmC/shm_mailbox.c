@@ -395,14 +395,14 @@ static void copy_streaming_sse2(uint8_t *dst, const uint8_t *src, uint64_t n) {
     }
 }
 
-void nm_shm_copy_streaming(uint8_t *dst, const uint8_t *src, uint64_t n) {
-    static int has_avx512 = -1;
-    if (has_avx512 < 0) has_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+static void copy_streaming(void *to, const void *from, uint64_t n, int wide) {
+    uint8_t *dst = to;
+    const uint8_t *src = from;
     uint64_t head = (uint64_t)(-(uintptr_t)dst & (LINE - 1));   // up to the first 64-byte boundary
     if (head > n) head = n;
     memcpy(dst, src, head);
     uint64_t body = (n - head) / 256 * 256;
-    if (has_avx512) {
+    if (wide) {
         copy_streaming_avx512(dst + head, src + head, body);
     } else {
         copy_streaming_sse2(dst + head, src + head, body);
@@ -410,8 +410,20 @@ void nm_shm_copy_streaming(uint8_t *dst, const uint8_t *src, uint64_t n) {
     memcpy(dst + head + body, src + head + body, n - head - body);
     _mm_sfence();   // streaming stores are weakly ordered: make them visible before the slot is published
 }
+
+void nm_shm_copy_streaming(void *dst, const void *src, uint64_t n) {
+    copy_streaming(dst, src, n, __builtin_cpu_supports("avx512f"));   // what the runtime detected at load
+}
+
+void nm_shm_copy_streaming_baseline(void *dst, const void *src, uint64_t n) {
+    copy_streaming(dst, src, n, 0);
+}
 #else
-void nm_shm_copy_streaming(uint8_t *dst, const uint8_t *src, uint64_t n) {
+void nm_shm_copy_streaming(void *dst, const void *src, uint64_t n) {
+    memcpy(dst, src, n);
+}
+
+void nm_shm_copy_streaming_baseline(void *dst, const void *src, uint64_t n) {
     memcpy(dst, src, n);
 }
 #endif

@@ -58,8 +58,10 @@ struct SlotCopyPolicyTests {
         #expect(probes >= 3 && probes <= 10, "\(probes) probes in 2000 copies")
     }
 
-    @Test("the streaming copy moves every byte, at every length and alignment, and leaves the rest alone")
-    func streamingCopyIsExact() {
+    @Test("the streaming copy moves every byte, at every length and alignment, and leaves the rest alone",
+          arguments: ["dispatched", "baseline"])
+    func streamingCopyIsExact(path: String) {
+        let copy = path == "baseline" ? nm_shm_copy_streaming_baseline : nm_shm_copy_streaming
         let capacity = 70_000
         let source = (0..<capacity).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         for length in [0, 1, 63, 64, 65, 255, 256, 257, 1000, 16_384, 65_537] {
@@ -67,13 +69,13 @@ struct SlotCopyPolicyTests {
                 var target = [UInt8](repeating: 0xEE, count: capacity + 128)
                 target.withUnsafeMutableBufferPointer { t in
                     source.withUnsafeBufferPointer { s in
-                        nm_shm_copy_streaming(t.baseAddress! + offset, s.baseAddress! + 3, UInt64(length))
+                        copy(t.baseAddress! + offset, s.baseAddress! + 3, UInt64(length))
                     }
                 }
                 let copied = Array(target[offset..<(offset + length)]) == Array(source[3..<(3 + length)])
                 let untouched = target[..<offset].allSatisfy { $0 == 0xEE }
                     && target[(offset + length)...].allSatisfy { $0 == 0xEE }
-                #expect(copied && untouched, "length \(length), offset \(offset)")
+                #expect(copied && untouched, "\(path): length \(length), offset \(offset)")
             }
         }
     }

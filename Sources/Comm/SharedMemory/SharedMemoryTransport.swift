@@ -210,8 +210,7 @@ public final class SharedMemoryTransport: Transport {
                 crc = crc32c(UnsafeRawBufferPointer(start: target, count: n), seed: crc)
             case .streaming:
                 crc = crc32c(from, seed: crc)
-                nm_shm_copy_streaming(destination + done, from.assumingMemoryBound(to: UInt8.self).baseAddress!,
-                                      UInt64(n))
+                nm_shm_copy_streaming(destination + done, base + done, UInt64(n))
             }
             done += n
         }

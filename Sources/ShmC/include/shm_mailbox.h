@@ -66,6 +66,9 @@ int64_t nm_shm_now_ns(void);
 /// Copies `n` bytes with streaming (non-temporal) stores that bypass the caches, then fences, so the bytes
 /// are visible before a following nm_shm_publish. Slower than memcpy for a reader that shares a cache with
 /// the writer; much faster when moving lines from the writer's cache to the reader's is slow.
-void nm_shm_copy_streaming(uint8_t *dst, const uint8_t *src, uint64_t n);
+void nm_shm_copy_streaming(void *dst, const void *src, uint64_t n);
+
+/// nm_shm_copy_streaming with 16-byte stores only (the path of CPUs without AVX-512); for tests.
+void nm_shm_copy_streaming_baseline(void *dst, const void *src, uint64_t n);
 
 #endif
