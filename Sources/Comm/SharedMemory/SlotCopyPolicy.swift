@@ -5,8 +5,8 @@
 /// A plain copy leaves the lines in the sender's cache, and the receiver then fetches them from there. That is
 /// fastest when the two cores share a cache. When moving lines between the cores is slow, a streaming copy
 /// (`nm_shm_copy_streaming`) writes around the caches at memory speed. Cores on different dies or sockets are
-/// one such case. The host's slow phases on the 2-vCPU VM of docs/BENCHMARKS.md (run 10) are another: plain
-/// copies ran at about 2 GB/s there, against 9 normally, and streaming copies at 19.
+/// one such case. The host's slow phases on the 2-vCPU VM of docs/BENCHMARKS.md (runs 10 and 11) are another:
+/// plain copies into a slot ran at about 2 GB/s there, streaming ones at 13-19.
 ///
 /// The policy times the sender's copies only. It keeps the plain copy unless streaming is more than twice as
 /// fast, because streaming also costs the receiver a read from memory instead of a cache. Every
