@@ -64,7 +64,8 @@ public final class SharedMemoryTransport: Transport {
     private var isClosed = false
     /// Sender: plain or streaming copies of large frames, by what they cost on this host now.
     private var copyPolicy = SlotCopyPolicy()
-    private var lastCopySwitchLogged = Int64.min / 2
+    /// When a switch of copy kind was last logged (nm_shm_now_ns), to log at most one a minute.
+    private var lastCopySwitchLogged: Int64?
 
     /// - Parameters: `spin`: how long a wait polls before it sleeps (`spin(ranksOnHost:)`).
     public init(endpoint: String, role: Role, expectedRunID: RunID?, limits: WireLimits = .standard,
@@ -202,21 +203,20 @@ public final class SharedMemoryTransport: Transport {
         var done = 0
         while done < source.count {
             let n = min(block, source.count - done)
-            let from = UnsafeRawBufferPointer(start: base + done, count: n)
             switch kind {
             case .plain:
                 let target = UnsafeMutableRawPointer(destination + done)
                 target.copyMemory(from: base + done, byteCount: n)
                 crc = crc32c(UnsafeRawBufferPointer(start: target, count: n), seed: crc)
             case .streaming:
-                crc = crc32c(from, seed: crc)
+                crc = crc32c(UnsafeRawBufferPointer(start: base + done, count: n), seed: crc)
                 nm_shm_copy_streaming(destination + done, base + done, UInt64(n))
             }
             done += n
         }
         let finished = nm_shm_now_ns()
         if copyPolicy.record(kind, bytes: source.count, nanoseconds: finished - started),
-           finished - lastCopySwitchLogged > 60_000_000_000 {   // at most one such line a minute
+           lastCopySwitchLogged.map({ finished - $0 > 60_000_000_000 }) ?? true {
             lastCopySwitchLogged = finished
             let rate = { (cost: Double?) in cost.map { String(format: "%.1f GB/s", 1 / $0) } ?? "?" }
             log("[transport] \(endpoint): large frames are now copied \(copyPolicy.choice) (plain "
