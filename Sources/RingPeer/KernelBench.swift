@@ -27,6 +27,17 @@ func kernelBench(_ args: ArraySlice<String>) -> Int32 {
     let sumsPacked = UnsafeMutableRawBufferPointer.allocate(byteCount: count * 5, alignment: 64)
     defer { sumsPacked.deallocate() }
     let sumsPlanes = MutableFixedPlanes(packed: sumsPacked, count: count, width: 5)
+    // Exact mode from floats (one contribution per rank): a received float chunk, or packed partial sums, with
+    // this rank's floats, both converted as they are read.
+    let received = FixedOperand.floats(ro, format: format), mine = FixedOperand.floats(UnsafeBufferPointer(floats2),
+                                                                                      format: format)
+    let sumsOut = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+    defer { sumsOut.deallocate() }
+    let viaReference = { (addend: (Int) -> Int64) in
+        for i in 0..<count {
+            fixed2[i] = fixedFromFloatScalarReference(floats2[i], format: format) &+ addend(i)
+        }
+    }
     let rows: [(String, Int, () -> Void, () -> Void)] = [
         ("float -> fixed", 12, { fixedFromFloat(ro, fixed2, format: format) },
          { fixedFromFloatReference(ro, fixed2, format: format) }),
@@ -49,6 +60,21 @@ func kernelBench(_ args: ArraySlice<String>) -> Int32 {
                 fixed2[i] = value &+ value
             }
             _ = fixedPackIfFitsReference(UnsafeBufferPointer(fixed2), width: 5, into: sumsPacked)
+         }),
+        ("float(flt+flt)", 12, { fixedSumToFloat(received, mine, into: sumsOut, format: format) },
+         {
+            viaReference { fixedFromFloatScalarReference(ro[$0], format: format) }
+            floatFromFixedReference(UnsafeBufferPointer(fixed2), sumsOut, format: format)
+         }),
+        ("flt+flt -> pkd", 13, { _ = fixedSumPackIfFits(received, mine, into: sumsPlanes) },
+         {
+            viaReference { fixedFromFloatScalarReference(ro[$0], format: format) }
+            _ = fixedPackIfFitsReference(UnsafeBufferPointer(fixed2), width: 5, into: sumsPacked)
+         }),
+        ("float(pkd+flt)", 13, { fixedSumToFloat(.planes(planes), mine, into: sumsOut, format: format) },
+         {
+            viaReference { fixedPackedValueReference(packedArray, width: 5, count: count, at: $0) }
+            floatFromFixedReference(UnsafeBufferPointer(fixed2), sumsOut, format: format)
          }),
         ("float += float", 12, { floatAdd(ro, into: floats2) }, { floatAddReference(ro, into: floats2) }),
     ]

@@ -86,22 +86,24 @@ struct PeerWorkload {
         let input = (0..<n).map { Float(a.rank * 1000 + $0 % 997) * unit }
         var values = input
         let accumulator = FixedPointAccumulator(count: n)
-        // Exact mode starts from the accumulator that training fills shard by shard while it computes
-        // (ShardGradients: integers and their wire image), so the collective is timed from there;
-        // exact-convert also times one shard's float -> fixed conversion, the end-to-end cost of a
-        // single-shard worker.
+        // Exact mode starts where a worker that computed one shard is after backward: its float gradient,
+        // reduced in place (`allReduceExact` of floats, converting as it adds). exact-accumulator starts where
+        // a worker of several shards is: the accumulator ShardGradients filled shard by shard while it computed
+        // (integers and their wire image), so the collective is timed from there; exact-convert also times
+        // one shard's float -> fixed conversion into the accumulator.
         var times: [Double] = []
         var beforeTimed = RingCounters()   // the ring's phase times before the first timed collective
         let started = ContinuousClock.now
         let total = a.warmups + a.iterations
         for iteration in 0..<total {
             // Untimed: the buffers as training leaves them right before the collective, just written (float
-            // mode: the gradient backward produced; exact mode: the last shard's add into the accumulator,
-            // read from the gradient buffer the collective then writes its result to, as ShardGradients does).
+            // and exact mode: the gradient backward produced; exact-accumulator: the last shard's add into the
+            // accumulator, read from the gradient buffer the collective then writes its result to, as
+            // ShardGradients does).
             _ = values.withUnsafeMutableBufferPointer { v in
                 input.withUnsafeBufferPointer { v.update(fromContentsOf: $0) }
             }
-            if a.mode == "exact" {
+            if a.mode == "exact-accumulator" {
                 accumulator.reset()
                 try values.withUnsafeBufferPointer { try accumulator.add($0) }
             }
@@ -115,7 +117,10 @@ struct PeerWorkload {
                 case "float":
                     try values.withUnsafeMutableBufferPointer { b throws(CollectiveFailed) in
                         try ring.allReduce(b, step: UInt64(iteration + 1)) }
-                case "exact":   // the collective leaves the accumulator unchanged: no restore needed
+                case "exact":
+                    try values.withUnsafeMutableBufferPointer { b throws(CollectiveFailed) in
+                        try ring.allReduceExact(b, step: UInt64(iteration + 1)) }
+                case "exact-accumulator":   // the collective leaves the accumulator unchanged: no restore needed
                     try values.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
                         try ring.allReduceExact(accumulator, into: out, step: UInt64(iteration + 1))
                     }

@@ -22,8 +22,10 @@ func makeRingTransports(size: Int, runID: RunID, capacity: Int = 8) -> (InProces
 }
 
 /// Runs `body(rank, ring)` on `size` threads at once and returns each rank's result.
+/// `sendVia` may wrap a rank's transport for its sends (a fault-injecting decorator).
 func runRanks<R: Sendable>(size: Int, runID: RunID, options: RingOptions, capacity: Int = 8,
                            prepare: (Int, InProcessTransport) -> Void = { _, _ in },
+                           sendVia: @escaping @Sendable (Int, Transport) -> Transport = { $1 },
                            _ body: @escaping @Sendable (Int, RingAllReduce) throws -> R) -> [Result<R, any Error>] {
     let (network, transports) = makeRingTransports(size: size, runID: runID, capacity: capacity)
     for (r, t) in transports.enumerated() { prepare(r, t) }
@@ -34,8 +36,8 @@ func runRanks<R: Sendable>(size: Int, runID: RunID, options: RingOptions, capaci
         let transport = Handoff(transports[r])
         done.enter()
         let thread = Thread {
-            let ring = RingAllReduce(rank: r, size: size, next: transport.value, previous: transport.value,
-                                     options: options)
+            let ring = RingAllReduce(rank: r, size: size, next: sendVia(r, transport.value),
+                                     previous: transport.value, options: options)
             let result = Result { try body(r, ring) }
             lock.lock()
             results.value[r] = result

@@ -90,10 +90,10 @@ struct RingProcessTests {
         return (peers, cleanup)
     }
 
-    @Test("3 and 4 processes produce the exact known sum in float and exact mode over ipc, tcp and shared memory",
+    @Test("2, 3 and 4 processes produce the exact known sum in float and both exact modes over ipc, tcp and shm",
           arguments: ["ipc", "tcp", "shm"])
     func exactSums(kind: String) throws {
-        for (size, mode) in [(3, "exact"), (4, "float"), (2, "exact")] {
+        for (size, mode) in [(3, "exact"), (4, "float"), (2, "exact"), (3, "exact-accumulator")] {
             let (peers, cleanup) = try Self.launch(size: size, kind: kind, count: 1_000_003, mode: mode, iterations: 3)
             defer { cleanup() }
             for peer in peers {

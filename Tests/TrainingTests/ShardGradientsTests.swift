@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import Testing
 import Training
 import TrainingTestSupport
@@ -8,7 +9,8 @@ import TrainingTestSupport
 @Suite("Shard gradients")
 struct ShardGradientsTests {
     /// Each "worker" is its own Trainer (own arena, same seed), computing some shards of step 0; the
-    /// fixed-point partial sums are added in the given order and read back.
+    /// fixed-point partial sums are added in the given order and read back. A worker of one shard contributes its
+    /// float gradient (`singleContribution`), converted where it is added, as the ring does.
     func groupedGradient(_ groups: [[Int]], scene: String, folder: URL, tag: String) throws -> [UInt32] {
         var config = TinyRun.config(scene: scene, steps: 1)
         config.pictureEvery = 0
@@ -17,14 +19,26 @@ struct ShardGradientsTests {
         }
         for (worker, shards) in zip(workers, groups) {
             _ = try worker.gradients.compute(step: 0, shards: shards)
+            #expect(worker.gradients.singleContribution == (shards.count == 1))
         }
-        let total = workers[0].gradients.accumulator
-        for worker in workers.dropFirst() { try total.add(worker.gradients.accumulator) }
-        try workers[0].gradients.readSum(step: 0)
-        return workers[0].arena.gradients.withUnsafeBufferPointer { $0.map(\.bitPattern) }
+        if workers.count == 1 {   // one process computed every shard
+            try workers[0].gradients.readSum(step: 0)
+            return workers[0].arena.gradients.withUnsafeBufferPointer { $0.map(\.bitPattern) }
+        }
+        let total = FixedPointAccumulator(count: workers[0].arena.gradients.count)
+        for worker in workers {
+            if worker.gradients.singleContribution {
+                try worker.arena.gradients.withUnsafeBufferPointer { try total.add($0) }
+            } else {
+                try total.add(worker.gradients.accumulator)
+            }
+        }
+        var sum = [Float](repeating: 0, count: total.count)
+        try sum.withUnsafeMutableBufferPointer { try total.readFloats(into: $0) }
+        return sum.map(\.bitPattern)
     }
 
-    @Test("1, 2 and 3 workers in any grouping and order give the same gradient bits")
+    @Test("1, 2, 3 and 4 workers in any grouping and order, single shards included, give the same gradient bits")
     func groupingDoesNotMatter() throws {
         let folder = try TrainerTests.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -32,9 +46,11 @@ struct ShardGradientsTests {
         let one = try groupedGradient([[0, 1, 2, 3]], scene: scene, folder: folder, tag: "one")
         let two = try groupedGradient([[3, 1], [2, 0]], scene: scene, folder: folder, tag: "two")
         let three = try groupedGradient([[2], [3, 0], [1]], scene: scene, folder: folder, tag: "three")
+        let four = try groupedGradient([[1], [3], [0], [2]], scene: scene, folder: folder, tag: "four")
         #expect(one.contains { $0 != 0 }, "a zero gradient proves nothing")
         #expect(one == two)
         #expect(one == three)
+        #expect(one == four)
     }
 
     @Test("the step's masked pixels from geometry equal those of the loaded shards")

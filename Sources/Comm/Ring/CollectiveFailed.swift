@@ -18,7 +18,8 @@ public struct CollectiveFailed: Error, Sendable, CustomStringConvertible {
         case transport(TransportError)
         /// The local producer did not mark a bucket ready in time.
         case bucketNotReady(bucket: Int, waited: Duration)
-        /// Exact mode: a fixed-point sum overflowed (every rank reports it, the collective itself completed).
+        /// Exact mode: a fixed-point sum overflowed, or a float contribution was outside the format (NaN, ±Inf,
+        /// too large); every rank reports it, the collective itself completed.
         case fixedPointOverflow(FixedPointError)
     }
 

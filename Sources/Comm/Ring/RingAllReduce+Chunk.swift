@@ -19,6 +19,16 @@ extension RingAllReduce {
             wireBytes = E.wireBytes
             acceptedWireBytes = E.acceptedWireBytes
         }
+
+        private init(wireBytes: UInt32, acceptedWireBytes: [UInt32]) {
+            self.wireBytes = wireBytes
+            self.acceptedWireBytes = acceptedWireBytes
+        }
+
+        /// Exact mode's first reduce-scatter step: a rank's own contribution, as fixed point (5, 6 or 8 bytes)
+        /// or as the floats it came from (4 bytes, converted by the receiver; `allReduceExact` of floats).
+        static let exactContribution = ChunkElement(wireBytes: Int64.wireBytes,
+                                                    acceptedWireBytes: [4] + Int64.acceptedWireBytes)
     }
 
     /// A received chunk not yet added or stored: its payload planes, wire width, range in the region and step.

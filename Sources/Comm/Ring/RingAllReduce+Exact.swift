@@ -21,7 +21,7 @@ extension RingAllReduce {
                                buckets: [Range<Int>]? = nil, readiness: BucketReadiness? = nil,
                                step: UInt64) throws(CollectiveFailed) {
         try accumulator.withValues { values throws(CollectiveFailed) in
-            try allReduceExact(ExactOperand(values: values, image: accumulator.wireImage), into: floats,
+            try allReduceExact(.fixed(values, image: accumulator.wireImage), into: floats,
                                format: accumulator.format, buckets: buckets, readiness: readiness, step: step)
         }
     }
@@ -31,33 +31,63 @@ extension RingAllReduce {
     public func allReduceExact(_ fixed: UnsafeBufferPointer<Int64>, into floats: UnsafeMutableBufferPointer<Float>,
                                format: FixedPointFormat = .standard, buckets: [Range<Int>]? = nil,
                                readiness: BucketReadiness? = nil, step: UInt64) throws(CollectiveFailed) {
-        try allReduceExact(ExactOperand(values: fixed, image: { _ in nil }), into: floats, format: format,
-                           buckets: buckets, readiness: readiness, step: step)
+        try allReduceExact(.fixed(fixed, image: { _ in nil }), into: floats, format: format, buckets: buckets,
+                           readiness: readiness, step: step)
     }
 
-    /// This rank's fixed-point values, and their 5-byte wire image where there is one.
-    struct ExactOperand {
-        var values: UnsafeBufferPointer<Int64>
-        var image: (Range<Int>) -> FixedPlanes?
+    /// Exact all-reduce of one float contribution per rank (a worker that computed a single shard), in place:
+    /// every rank ends with float(Σ round(values · 2^f)) over the ranks, the same bits as if each rank had
+    /// added its values to a `FixedPointAccumulator` and reduced that, but without the conversion pass and the
+    /// 13 bytes per element it writes. The floats travel as they are on the first reduce-scatter step (4 bytes,
+    /// not 5) and are converted where they are added (FixedOperand.swift). values: [n].
+    /// An input outside the format's range (NaN, ±Inf, |x| >= 2^m) is poison where it is added, so like an
+    /// overflow it becomes NaN there on every rank and throws `.fixedPointOverflow` on every rank, after the
+    /// collective completed. A one-rank ring converts in place (the same rounding).
+    public func allReduceExact(_ values: UnsafeMutableBufferPointer<Float>, format: FixedPointFormat = .standard,
+                               buckets: [Range<Int>]? = nil, readiness: BucketReadiness? = nil,
+                               step: UInt64) throws(CollectiveFailed) {
+        try allReduceExact(.floats(UnsafeBufferPointer(values)), into: values, format: format, buckets: buckets,
+                           readiness: readiness, step: step)
+    }
 
-        /// Values `range` (absolute), as the narrowest planes at hand.
-        func planes(_ range: Range<Int>) -> FixedPlanes {
-            image(range) ?? FixedPlanes(UnsafeBufferPointer(rebasing: values[range]))
+    /// This rank's contribution to an exact all-reduce.
+    enum ExactOperand {
+        /// Fixed-point values, and their 5-byte wire image where there is one.
+        case fixed(UnsafeBufferPointer<Int64>, image: (Range<Int>) -> FixedPlanes?)
+        /// Floats, converted where they are added; the same memory as the results (in place).
+        case floats(UnsafeBufferPointer<Float>)
+
+        var count: Int {
+            switch self {
+            case let .fixed(values, _): values.count
+            case let .floats(values): values.count
+            }
+        }
+
+        /// Values `range` (absolute) as a kernel operand: the narrowest planes at hand, or the floats.
+        func operand(_ range: Range<Int>, format: FixedPointFormat) -> FixedOperand {
+            switch self {
+            case let .fixed(values, image):
+                .planes(image(range) ?? FixedPlanes(UnsafeBufferPointer(rebasing: values[range])))
+            case let .floats(values):
+                .floats(UnsafeBufferPointer(rebasing: values[range]), format: format)
+            }
         }
     }
 
     private func allReduceExact(_ own: ExactOperand, into floats: UnsafeMutableBufferPointer<Float>,
                                 format: FixedPointFormat, buckets: [Range<Int>]?, readiness: BucketReadiness?,
                                 step: UInt64) throws(CollectiveFailed) {
-        precondition(own.values.count == floats.count,
-                     "allReduceExact: \(own.values.count) integers for \(floats.count) floats")
+        precondition(own.count == floats.count, "allReduceExact: \(own.count) values for \(floats.count) floats")
         firstNaNSeen = nil
         try forEachBucket(buckets ?? [0..<floats.count], count: floats.count, readiness: readiness, step: step) {
             index, bucket throws(CollectiveFailed) in
             let results = UnsafeMutableBufferPointer(rebasing: floats[bucket])
             guard size > 1 else {
-                convert(UnsafeBufferPointer(rebasing: own.values[bucket]), into: results, at: bucket.lowerBound,
-                        format: format)
+                if !fixedToFloat(own.operand(bucket, format: format), into: results, format: format),
+                   firstNaNSeen == nil {
+                    firstNaNSeen = bucket.lowerBound + firstNaN(UnsafeBufferPointer(results))!
+                }
                 return
             }
             let context = ChunkContext(step: step, bucket: index, base: bucket.lowerBound, detectNaN: true)
@@ -82,7 +112,7 @@ extension RingAllReduce {
         let base = bucket.lowerBound
         var sums: [Int: OutgoingChunk] = [:]
         try run(plan.steps[...], reduceScatterAs: ChunkElement(Int64.self), allGatherAs: ChunkElement(Float.self),
-                context: context, prepare: { range, planStep in
+                firstStepAs: .exactContribution, context: context, prepare: { range, planStep in
             switch (planStep.phase, planStep.ringStep) {
             case (.allGather, _):
                 return prepareChunk(UnsafeBufferPointer(results), range: range)
@@ -99,9 +129,10 @@ extension RingAllReduce {
                 take(chunk, into: results, context: context)
                 return
             }
-            let mine = own.planes((base + chunk.range.lowerBound)..<(base + chunk.range.upperBound))
+            let mine = own.operand((base + chunk.range.lowerBound)..<(base + chunk.range.upperBound), format: format)
             chunk.withPayload { payload in
-                let received = payload.fixedPlanes(width: chunk.width)
+                let received: FixedOperand = chunk.width == 4 ? .floats(payload.first, format)
+                                                              : .planes(payload.fixedPlanes(width: chunk.width))
                 if chunk.planStep.ringStep == size - 2 {
                     let sums = UnsafeMutableBufferPointer(rebasing: results[chunk.range])
                     if !fixedSumToFloat(received, mine, into: sums, format: format), firstNaNSeen == nil {
@@ -114,17 +145,23 @@ extension RingAllReduce {
         })
     }
 
-    /// This rank's own values of `range` (absolute) as a payload: its wire image lent zero-copy, else packed.
+    /// This rank's own values of `range` (absolute) as a payload: floats as they are, or the wire image lent
+    /// zero-copy, else packed.
     private func ownChunk(_ own: ExactOperand, _ range: Range<Int>) -> OutgoingChunk {
-        if let image = own.image(range) {
-            return OutgoingChunk(frames: [lend(image.lowPlane), lend(image.highPlane)], width: 5)
+        switch own {
+        case let .floats(values):
+            return prepareChunk(values, range: range)
+        case let .fixed(values, image):
+            if let image = image(range) {
+                return OutgoingChunk(frames: [lend(image.lowPlane), lend(image.highPlane)], width: 5)
+            }
+            return prepareChunk(values, range: range)
         }
-        return prepareChunk(own.values, range: range)
     }
 
     /// received + mine as the payload to send on: packed at 5 bytes in one pass, or, when a sum needs more
     /// (or overflowed into poison), the 8-byte sums packed as narrow as they fit.
-    private func partialSum(_ received: FixedPlanes, _ mine: FixedPlanes) -> OutgoingChunk {
+    private func partialSum(_ received: FixedOperand, _ mine: FixedOperand) -> OutgoingChunk {
         let packed = fixedPlaneFrames(count: mine.count, width: 5) { fixedSumPackIfFits(received, mine, into: $0) }
         if let frames = packed {
             return OutgoingChunk(frames: frames, width: 5)
@@ -134,14 +171,6 @@ extension RingAllReduce {
         return wide.withUnsafeBufferPointer { sums in   // 5 bytes did not hold them: try 6 only
             fixedPackedNarrowest(sums).map { OutgoingChunk(frames: $0.frames, width: $0.width) }
                 ?? OutgoingChunk(frames: [Frame(copying: UnsafeRawBufferPointer(sums))], width: 8)
-        }
-    }
-
-    /// results = float(integers), noting the first poisoned element (`offset`: the bucket's place).
-    fileprivate func convert(_ integers: UnsafeBufferPointer<Int64>, into results: UnsafeMutableBufferPointer<Float>,
-                             at offset: Int, format: FixedPointFormat) {
-        if !floatFromFixed(integers, results, format: format), firstNaNSeen == nil {
-            firstNaNSeen = offset + firstNaN(UnsafeBufferPointer(results))!
         }
     }
 }

@@ -116,7 +116,7 @@ public final class RingAllReduce {
 
     /// Runs `steps` of a plan, one interleaved transfer at a time: `prepare` gives the payload to send for a
     /// range at a step, `absorb` consumes each received chunk. Chunks of each phase carry its element
-    /// (`reduceScatterAs`, `allGatherAs`). Both phases run in one call, so the pipelining below also
+    /// (`reduceScatterAs`, `allGatherAs`; the reduce-scatter's first step `firstStepAs` if given). Both phases run in one call, so the pipelining below also
     /// spans the phase boundary: the first all-gather chunk leaves before the last reduce-scatter one is added.
     ///
     /// The socket operations strictly alternate *send chunk k, receive chunk k*; the local work around them
@@ -126,13 +126,18 @@ public final class RingAllReduce {
     /// long, sent on in the next step), and a pending absorb is finished before anything that reads its
     /// range is prepared, so every chunk goes out with its final values.
     func run(_ steps: ArraySlice<RingPlan.Step>, reduceScatterAs: ChunkElement, allGatherAs: ChunkElement,
-             context: ChunkContext, prepare: (Range<Int>, RingPlan.Step) -> OutgoingChunk,
+             firstStepAs: ChunkElement? = nil, context: ChunkContext,
+             prepare: (Range<Int>, RingPlan.Step) -> OutgoingChunk,
              absorb: (ArrivedChunk) -> Void) throws(CollectiveFailed) {
         let transfers = steps.flatMap { planStep in planStep.transfers.map { (planStep, $0) } }
         var arrived: ArrivedChunk?
         var early: OutgoingChunk?
         for (index, (planStep, transfer)) in transfers.enumerated() {
-            let element = planStep.phase == .reduceScatter ? reduceScatterAs : allGatherAs
+            let element = switch (planStep.phase, planStep.ringStep) {
+            case (.reduceScatter, 0): firstStepAs ?? reduceScatterAs
+            case (.reduceScatter, _): reduceScatterAs
+            case (.allGather, _): allGatherAs
+            }
             if !transfer.send.isEmpty {
                 if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
                     timed(pending.planStep.phase, \.absorbing) { absorb(pending) }

@@ -86,6 +86,15 @@ public struct MutableFixedPlanes {
     public var count: Int { readOnly.count }
     public var width: Int { readOnly.width }
     var low: UnsafeMutableRawPointer? { readOnly.low.map { UnsafeMutableRawPointer(mutating: $0) } }
+
+    /// Values `range` of these planes.
+    func slice(_ range: Range<Int>) -> MutableFixedPlanes {
+        MutableFixedPlanes(readOnly: readOnly.slice(range))
+    }
+
+    private init(readOnly: FixedPlanes) {
+        self.readOnly = readOnly
+    }
     var high: UnsafeMutableRawPointer? { readOnly.high.map { UnsafeMutableRawPointer(mutating: $0) } }
 }
 
@@ -123,16 +132,6 @@ func withPlaneWidths<L: PlanePairLoop>(_ a: Int, _ b: Int, _ loop: L) -> L.Resul
     case (_, 6): loop.run(PlaneWidth8.self, PlaneWidth6.self)
     default: loop.run(PlaneWidth8.self, PlaneWidth8.self)
     }
-}
-
-/// a + b per lane for operands of widths A and B, with poison and overflow as in `fixedAddLanes`. Two narrow
-/// operands (at most 48 bits each) can neither be poison nor overflow, so their sum is a plain add: the
-/// general test costs more than the add there (LLVM builds its lane masks piecewise).
-@inline(__always)
-func fixedAddLanes<A: PlaneWidth, B: PlaneWidth>(_ a: SIMD8<Int64>, _: A.Type, _ b: SIMD8<Int64>,
-                                                 _: B.Type) -> (sum: SIMD8<Int64>, failed: SIMD8<Int64>) {
-    if A.bytes < 8 && B.bytes < 8 { return (a &+ b, SIMD8<Int64>()) }
-    return fixedAddLanes(a, b)
 }
 
 // MARK: - Element access, eight at a time and one by one

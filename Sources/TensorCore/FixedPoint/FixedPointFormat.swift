@@ -66,7 +66,8 @@ public struct FixedPointFormat: Sendable, Equatable, CustomStringConvertible {
 public enum FixedPointError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An input element was NaN, infinite or too large for the format.
     case inputOutOfRange(index: Int, value: Float, format: FixedPointFormat)
-    /// A sum overflowed (or carried the poison of an earlier failure) at this element.
+    /// A sum overflowed (or carried the poison of an earlier failure, such as an input out of range that was
+    /// converted where it was added) at this element.
     case overflow(index: Int, format: FixedPointFormat)
 
     public var description: String {
@@ -75,8 +76,9 @@ public enum FixedPointError: Error, Sendable, Equatable, CustomStringConvertible
             "[fixedpoint] gradient element \(index) is \(value), outside \(format); "
                 + "hint: the run diverged (lower the learning rate or clip gradients) or the input is corrupt"
         case let .overflow(index, format):
-            "[fixedpoint] the sum at element \(index) overflowed \(format); "
-                + "hint: too many summands of extreme size; check for divergence or use fewer fraction bits"
+            "[fixedpoint] the sum at element \(index) overflowed \(format) or met an input outside it (NaN, ±Inf); "
+                + "hint: the run diverged, or too many summands of extreme size; lower the learning rate, clip "
+                + "gradients or use fewer fraction bits"
         }
     }
 }

@@ -6,7 +6,8 @@
 // - a middle reduce-scatter step: add the received chunk to this rank's values and pack the sum to send on,
 //   without writing 8-byte sums anywhere (`fixedSumPackIfFits`);
 // - the last reduce-scatter step: add and convert straight to float (`fixedSumToFloat`).
-// The two-operand loops are specialised per pair of widths (`withPlaneWidths`).
+// The two-operand loops are specialised per pair of operand kinds (`withLanes`): planes of width 5, 6 or 8, or
+// floats converted as they are read (FixedOperand.swift).
 //
 // Shapes: n elements; planes as in FixedPlanes.swift, packed buffers n · width bytes (FixedPointPacking.swift).
 
@@ -61,22 +62,28 @@ private struct PackLoop: PlanePairLoop {
 /// a, b: n values (any widths), y: [n] Int64.
 @discardableResult
 public func fixedSum(_ a: FixedPlanes, _ b: FixedPlanes, into y: UnsafeMutableBufferPointer<Int64>) -> Bool {
-    precondition(a.count == y.count && b.count == y.count, "fixedSum: \(a.count) + \(b.count) into \(y.count)")
-    guard !y.isEmpty else { return true }
-    return withPlaneWidths(a.width, b.width, SumLoop(a: a, b: b, y: y))
+    fixedSum(.planes(a), .planes(b), into: y)
 }
 
-private struct SumLoop: PlanePairLoop {
-    let a: FixedPlanes, b: FixedPlanes
+/// y[i] = a[i] + b[i] exactly, for operands of any kind (FixedOperand.swift); as above.
+@discardableResult
+public func fixedSum(_ a: FixedOperand, _ b: FixedOperand, into y: UnsafeMutableBufferPointer<Int64>) -> Bool {
+    precondition(a.count == y.count && b.count == y.count, "fixedSum: \(a.count) + \(b.count) into \(y.count)")
+    return forEachOperandBlock(y.count) { block in
+        withLanes(a.slice(block), b.slice(block), SumLoop(y: UnsafeMutableBufferPointer(rebasing: y[block])))
+    }
+}
+
+private struct SumLoop: FixedLanesPairLoop {
     let y: UnsafeMutableBufferPointer<Int64>
 
-    func run<A: PlaneWidth, B: PlaneWidth>(_: A.Type, _: B.Type) -> Bool {
+    func run<A: FixedLanes, B: FixedLanes>(_ a: A, _ b: B) -> Bool {
         let n = y.count
         let target = UnsafeMutableRawPointer(y.baseAddress!)
         var bad = SIMD8<Int64>()
         var i = 0
         while i + 8 <= n {
-            let (sum, failed) = fixedAddLanes(a.load8(A.self, at: i), A.self, b.load8(B.self, at: i), B.self)
+            let (sum, failed) = fixedAddLanes(a, b, at: i)
             target.storeBytes(of: sum, toByteOffset: i * 8, as: SIMD8<Int64>.self)
             bad |= failed
             i += 8
@@ -96,22 +103,27 @@ private struct SumLoop: PlanePairLoop {
 /// poison) and fits 5 bytes; otherwise y holds garbage and the caller takes the 8-byte path (`fixedSum`).
 /// a, b: n values (any widths), y: n values of width 5.
 public func fixedSumPackIfFits(_ a: FixedPlanes, _ b: FixedPlanes, into y: MutableFixedPlanes) -> Bool {
-    precondition(a.count == y.count && b.count == y.count && y.width == 5,
-                 "fixedSumPackIfFits: \(a.count) + \(b.count) into \(y.count) of width \(y.width)")
-    guard y.count > 0 else { return true }
-    return withPlaneWidths(a.width, b.width, SumPackLoop(a: a, b: b, y: y))
+    fixedSumPackIfFits(.planes(a), .planes(b), into: y)
 }
 
-private struct SumPackLoop: PlanePairLoop {
-    let a: FixedPlanes, b: FixedPlanes
+/// As above, for operands of any kind (FixedOperand.swift).
+public func fixedSumPackIfFits(_ a: FixedOperand, _ b: FixedOperand, into y: MutableFixedPlanes) -> Bool {
+    precondition(a.count == y.count && b.count == y.count && y.width == 5,
+                 "fixedSumPackIfFits: \(a.count) + \(b.count) into \(y.count) of width \(y.width)")
+    return forEachOperandBlock(y.count) { block in
+        withLanes(a.slice(block), b.slice(block), SumPackLoop(y: y.slice(block)))
+    }
+}
+
+private struct SumPackLoop: FixedLanesPairLoop {
     let y: MutableFixedPlanes
 
-    func run<A: PlaneWidth, B: PlaneWidth>(_: A.Type, _: B.Type) -> Bool {
+    func run<A: FixedLanes, B: FixedLanes>(_ a: A, _ b: B) -> Bool {
         let n = y.count
         var folded = SIMD8<Int64>(), bad = SIMD8<Int64>()
         var i = 0
         while i + 8 <= n {
-            let (sum, failed) = fixedAddLanes(a.load8(A.self, at: i), A.self, b.load8(B.self, at: i), B.self)
+            let (sum, failed) = fixedAddLanes(a, b, at: i)
             folded |= sum ^ (sum &>> 63)
             bad |= failed
             y.store8(sum, PlaneWidth5.self, at: i)
@@ -144,24 +156,33 @@ public func fixedAddPackedToFloat(_ x: UnsafeRawBufferPointer, width: Int, _ y: 
 @discardableResult
 public func fixedSumToFloat(_ a: FixedPlanes, _ b: FixedPlanes, into out: UnsafeMutableBufferPointer<Float>,
                             format: FixedPointFormat) -> Bool {
-    precondition(a.count == out.count && b.count == out.count,
-                 "fixedSumToFloat: \(a.count) + \(b.count) into \(out.count) floats")
-    guard !out.isEmpty else { return true }
-    return withPlaneWidths(a.width, b.width, SumToFloatLoop(a: a, b: b, out: out, inverse: format.inverseScale))
+    fixedSumToFloat(.planes(a), .planes(b), into: out, format: format)
 }
 
-private struct SumToFloatLoop: PlanePairLoop {
-    let a: FixedPlanes, b: FixedPlanes
+/// As above, for operands of any kind (FixedOperand.swift). `out` may be the memory of a float operand (an
+/// in-place all-reduce): each block is scanned before it is read, and each value read before it is written.
+@discardableResult
+public func fixedSumToFloat(_ a: FixedOperand, _ b: FixedOperand, into out: UnsafeMutableBufferPointer<Float>,
+                            format: FixedPointFormat) -> Bool {
+    precondition(a.count == out.count && b.count == out.count,
+                 "fixedSumToFloat: \(a.count) + \(b.count) into \(out.count) floats")
+    return forEachOperandBlock(out.count) { block in
+        withLanes(a.slice(block), b.slice(block),
+                  SumToFloatLoop(out: UnsafeMutableBufferPointer(rebasing: out[block]), inverse: format.inverseScale))
+    }
+}
+
+private struct SumToFloatLoop: FixedLanesPairLoop {
     let out: UnsafeMutableBufferPointer<Float>
     let inverse: Float
 
-    func run<A: PlaneWidth, B: PlaneWidth>(_: A.Type, _: B.Type) -> Bool {
+    func run<A: FixedLanes, B: FixedLanes>(_ a: A, _ b: B) -> Bool {
         let n = out.count
         let target = UnsafeMutableRawPointer(out.baseAddress!)
         var bad = SIMD8<Int64>()
         var i = 0
         while i + 8 <= n {
-            let (sum, failed) = fixedAddLanes(a.load8(A.self, at: i), A.self, b.load8(B.self, at: i), B.self)
+            let (sum, failed) = fixedAddLanes(a, b, at: i)
             // Failed lanes (all ones) hold poison: OR-ing the quiet-NaN bits into their float makes it NaN.
             let converted = unsafeBitCast(floatLanes(sum) * inverse, to: SIMD8<UInt32>.self)
             let nanBits = narrowed(failed) & SIMD8<UInt32>(repeating: 0x7FC0_0000)
@@ -174,6 +195,46 @@ private struct SumToFloatLoop: PlanePairLoop {
             let sum = fixedAddScalar(a.value(at: i), b.value(at: i))
             out[i] = floatFromFixedScalar(sum, inverse: inverse)
             ok = ok && sum != FixedPointFormat.poison
+            i += 1
+        }
+        return ok
+    }
+}
+
+/// out[i] = float(a[i]), one rounding, NaN where a[i] is poison: for floats, the value exact mode makes of a
+/// single contribution (what a one-rank all-reduce returns). Returns false if any poison was met.
+/// a: n values (any kind), out: [n] float; `out` may be the memory of a float operand.
+@discardableResult
+public func fixedToFloat(_ a: FixedOperand, into out: UnsafeMutableBufferPointer<Float>,
+                         format: FixedPointFormat) -> Bool {
+    precondition(a.count == out.count, "fixedToFloat: \(a.count) values into \(out.count) floats")
+    return forEachOperandBlock(out.count) { block in
+        withLanes(a.slice(block), ToFloatLoop(out: UnsafeMutableBufferPointer(rebasing: out[block]),
+                                              inverse: format.inverseScale))
+    }
+}
+
+private struct ToFloatLoop: FixedLanesLoop {
+    let out: UnsafeMutableBufferPointer<Float>
+    let inverse: Float
+
+    func run<A: FixedLanes>(_ a: A) -> Bool {
+        let target = UnsafeMutableRawPointer(out.baseAddress!)
+        var bad = SIMD8<Int64>()
+        var i = 0
+        while i + 8 <= out.count {
+            let (values, failed) = a.load8(at: i)
+            let converted = unsafeBitCast(floatLanes(values) * inverse, to: SIMD8<UInt32>.self)
+            let nanBits = narrowed(failed) & SIMD8<UInt32>(repeating: 0x7FC0_0000)
+            target.storeBytes(of: converted | nanBits, toByteOffset: i * 4, as: SIMD8<UInt32>.self)
+            bad |= failed
+            i += 8
+        }
+        var ok = bad == SIMD8<Int64>()
+        while i < out.count {
+            let value = a.value(at: i)
+            out[i] = floatFromFixedScalar(value, inverse: inverse)
+            ok = ok && value != FixedPointFormat.poison
             i += 1
         }
         return ok

@@ -15,44 +15,39 @@ private typealias HalfFloatVector = SIMD8<Float>
 
 /// y[i] = round(x[i] · 2^f) (ties to even), or poison where |x[i]| is not below the format's limit
 /// (including NaN and ±Inf). x: [n] float, y: [n] Int64. Returns false if any element was poisoned.
+/// (How the floats convert: FixedOperand.swift.)
 @discardableResult
 public func fixedFromFloat(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Int64>,
                            format: FixedPointFormat) -> Bool {
     precondition(x.count == y.count, "fixedFromFloat: \(x.count) inputs for \(y.count) outputs")
-    let n = x.count, scale = format.scale, limit = format.inputLimit
-    guard n > 0 else { return true }
-    let source = UnsafeRawPointer(x.baseAddress!), target = UnsafeMutableRawPointer(y.baseAddress!)
-    var ok = true
-    var i = 0
-    while i + 8 <= n {
-        let v = source.loadUnaligned(fromByteOffset: i * 4, as: HalfFloatVector.self)
-        let inRange = (v .< limit) .& (v .> -limit)   // false for NaN
-        let scaled = (v * scale).rounded(.toNearestOrEven).replacing(with: 0, where: .!inRange)
-        // Int64(scaled) from the bits (sign, exponent, 24-bit significand shifted into place), because the
-        // stdlib's SIMD float -> Int64 conversion runs lane by lane; exact for integer values below 2^63.
-        // Lane selections use all-ones masks from arithmetic shifts: Int64 SIMD comparisons are scalarised.
-        let bits = IntVector(truncatingIfNeeded: unsafeBitCast(scaled, to: SIMD8<UInt32>.self))
-        let exponent = (bits &>> 23) & 0xFF
-        let nonzero = (0 &- exponent) &>> 63                        // ±0 is the only value with exponent 0
-        let significand = (bits & 0x7F_FFFF) | (nonzero & 0x80_0000)
-        let shift = exponent &- 150                                 // value = significand · 2^(exponent - 150)
-        let right = shift &>> 63
-        let magnitude = ((significand &<< shift) & ~right) | ((significand &>> (0 &- shift)) & right)
-        let negative = (bits &<< 32) &>> 63
-        let fixed = (magnitude ^ negative) &- negative
-        target.storeBytes(of: fixed, toByteOffset: i * 8, as: IntVector.self)
-        if !all(inRange) {  // rare: poison the failed lanes
-            ok = false
-            for lane in 0..<8 where !inRange[lane] { y[i + lane] = FixedPointFormat.poison }
+    let operand = FixedOperand.floats(x, format: format)
+    return forEachOperandBlock(x.count) { block in
+        withLanes(operand.slice(block), ConvertLoop(y: UnsafeMutableBufferPointer(rebasing: y[block])))
+    }
+}
+
+/// y = a, as integers.
+private struct ConvertLoop: FixedLanesLoop {
+    let y: UnsafeMutableBufferPointer<Int64>
+
+    func run<A: FixedLanes>(_ a: A) -> Bool {
+        let target = UnsafeMutableRawPointer(y.baseAddress!)
+        var bad = IntVector()
+        var i = 0
+        while i + 8 <= y.count {
+            let (values, failed) = a.load8(at: i)
+            target.storeBytes(of: values, toByteOffset: i * 8, as: IntVector.self)
+            bad |= failed
+            i += 8
         }
-        i += 8
+        var ok = bad == IntVector()
+        while i < y.count {
+            y[i] = a.value(at: i)
+            ok = ok && y[i] != FixedPointFormat.poison
+            i += 1
+        }
+        return ok
     }
-    while i < n {
-        y[i] = fixedFromFloatScalar(x[i], scale: scale, limit: limit)
-        ok = ok && y[i] != FixedPointFormat.poison
-        i += 1
-    }
-    return ok
 }
 
 /// Plain-loop reference of `fixedFromFloat`.
@@ -65,6 +60,11 @@ public func fixedFromFloatReference(_ x: UnsafeBufferPointer<Float>, _ y: Unsafe
         ok = ok && y[i] != FixedPointFormat.poison
     }
     return ok
+}
+
+/// round(x · 2^f) or poison, one value: the plain definition every float -> fixed path must match.
+public func fixedFromFloatScalarReference(_ x: Float, format: FixedPointFormat) -> Int64 {
+    fixedFromFloatScalar(x, scale: format.scale, limit: format.inputLimit)
 }
 
 @inline(__always)

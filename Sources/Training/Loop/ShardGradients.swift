@@ -21,7 +21,9 @@ public struct ShardLosses: Sendable {
 /// Every shard's gradient is scaled by its share of the *whole step's* masked pixels (computed from
 /// geometry, so no other worker's pixels are read), so the sum over all shards is the gradient of the
 /// global-batch loss whichever worker computed which shard. In exact mode each shard's gradient is added
-/// to `accumulator` in 64-bit fixed point, making that sum independent of the grouping bit for bit; in
+/// to `accumulator` in 64-bit fixed point, making that sum independent of the grouping bit for bit; a worker
+/// of a single shard leaves its float gradient in `arena.gradients` instead (`singleContribution`), which the
+/// ring converts where it adds it (`allReduceExact` of floats: the same bits, without the conversion pass). In
 /// float mode the shards accumulate in `arena.gradients`.
 public final class ShardGradients {
     public let config: TrainingConfig
@@ -31,6 +33,8 @@ public final class ShardGradients {
     public let shards: VirtualShards
     /// Exact mode: the fixed-point sum of the computed shards (what the ring all-reduces).
     public let accumulator: FixedPointAccumulator
+    /// Exact mode, after `compute` of a single shard: its gradient is in `arena.gradients`, not in `accumulator`.
+    public private(set) var singleContribution = false
     let pool: ThreadPool
 
     public init(config: TrainingConfig, model: NeighborMAEModel, arena: ParameterArena, loader: BatchLoader,
@@ -47,7 +51,8 @@ public final class ShardGradients {
     public var exact: Bool { config.gradientSum == .exact }
 
     /// Computes `shardIDs` (each < V) of `step`. Exact mode: the result is in `accumulator` (the arena's
-    /// gradients hold scratch); float mode: in `arena.gradients`. `onForward` sees each shard's forward
+    /// gradients hold scratch), or for a single shard in `arena.gradients` (`singleContribution`); float mode:
+    /// in `arena.gradients`. `onForward` sees each shard's forward
     /// pass (for pictures). Throws on unreadable data or a gradient outside the fixed-point range.
     public func compute(step: Int, shards shardIDs: [Int],
                         onForward: (ModelForward) -> Void = { _ in }) throws -> ShardLosses {
@@ -56,6 +61,7 @@ public final class ShardGradients {
                                                  sampler: loader.sampler, config: config.model)
         arena.zeroGradients()
         accumulator.reset()
+        singleContribution = exact && shardIDs.count == 1
         let context = LayerContext(arena: arena, pool: pool)
         var losses = ShardLosses(weightedSum: 0, plainSum: 0, maskedPixels: 0, stepMaskedPixels: stepMasked,
                                  shardCount: shardIDs.count)
@@ -63,7 +69,7 @@ public final class ShardGradients {
             precondition(v >= 0 && v < shards.shardCount, "ShardGradients: shard \(v) of \(shards.shardCount)")
             let batch = try ShardBatch(positions: Array(shards.positions(step: step, shard: v)), loader: loader,
                                        config: config.model)
-            if exact { arena.zeroGradients() }   // this shard's gradient alone, then into the exact sum
+            if exact && !singleContribution { arena.zeroGradients() }   // this shard alone, then into the sum
             let forward = model.forward(batch.model, context)
             let share = stepMasked > 0 ? Double(batch.maskedPixels) / Double(stepMasked) : 0
             model.backward(forward, objective: config.objective == .weighted ? .weighted : .plain, scale: share,
@@ -71,7 +77,7 @@ public final class ShardGradients {
             losses.weightedSum += forward.loss.weighted * Double(batch.maskedPixels)
             losses.plainSum += forward.loss.plain * Double(batch.maskedPixels)
             losses.maskedPixels += batch.maskedPixels
-            if exact { try addToAccumulator(step: step) }
+            if exact && !singleContribution { try addToAccumulator(step: step) }
             onForward(forward)
         }
         return losses
@@ -79,8 +85,11 @@ public final class ShardGradients {
 
     /// Leaves the summed gradient in `arena.gradients`: in exact mode from the accumulator (after the
     /// all-reduce, or directly when one process computed every shard); float mode already put it there.
+    /// A single shard's gradient goes through the accumulator here, so that it is rounded to fixed point as the
+    /// ring would round it.
     public func readSum(step: Int) throws {
         guard exact else { return }
+        if singleContribution { try addToAccumulator(step: step) }
         do throws(FixedPointError) {
             try arena.gradients.withUnsafeMutableBufferPointer {
                 (g: UnsafeMutableBufferPointer<Float>) throws(FixedPointError) in

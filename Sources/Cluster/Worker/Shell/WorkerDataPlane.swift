@@ -158,8 +158,12 @@ final class WorkerDataPlane: @unchecked Sendable {
                                   epoch: epoch, chunkBytes: Int(plan.chunkBytes), runID: runID)
             do throws(CollectiveFailed) {
                 if gradients.exact {
-                    try replica.arena.gradients.withUnsafeMutableBufferPointer { out throws(CollectiveFailed) in
-                        try ring.allReduceExact(gradients.accumulator, into: out, step: UInt64(step))
+                    try replica.arena.gradients.withUnsafeMutableBufferPointer { g throws(CollectiveFailed) in
+                        if gradients.singleContribution {   // one shard: its floats, converted where they are added
+                            try ring.allReduceExact(g, step: UInt64(step))
+                        } else {
+                            try ring.allReduceExact(gradients.accumulator, into: g, step: UInt64(step))
+                        }
                     }
                 } else {
                     try replica.arena.gradients.withUnsafeMutableBufferPointer { g throws(CollectiveFailed) in
