@@ -29,8 +29,9 @@ struct PeerArguments {
 
     static let usage = """
         usage: RingPeer run --rank R --size N --endpoints E0,E1,... --count C
-                            [--mode float|exact|exact-accumulator|exact-convert] [--iterations K] [--warmups W] [--chunk-bytes B] [--timeout-ms T]
-                            [--die-after-chunks n] [--insecure-loopback] [--copy] [--bench] [--slots S] [--spin-us U]
+                            [--mode float|exact|exact-accumulator|exact-convert] [--iterations K] [--warmups W]
+                            [--chunk-bytes B] [--timeout-ms T] [--die-after-chunks n] [--insecure-loopback]
+                            [--copy] [--bench] [--slots S] [--spin-us U]
                RingPeer gradient-stats [--source path.tif] [--steps S] [--threads T]
         Exit codes: 0 exact sums on every iteration, 3 CollectiveFailed, 4 wrong sum, 2 usage/setup error.
         """
@@ -71,8 +72,8 @@ struct PeerArguments {
         guard size >= 1, (0..<size).contains(rank), endpoints.count == size || size == 1 else {
             throw UsageError("need 0 <= rank < size and one endpoint per rank")
         }
-        guard ["float", "exact", "exact-accumulator", "exact-convert"].contains(mode), count >= 0, iterations >= 1, chunkBytes > 0,
-              timeoutMs > 0, (2...64).contains(slots), (spinMicroseconds ?? 0) >= 0 else {
+        guard ["float", "exact", "exact-accumulator", "exact-convert"].contains(mode), count >= 0, iterations >= 1,
+              chunkBytes > 0, timeoutMs > 0, (2...64).contains(slots), (spinMicroseconds ?? 0) >= 0 else {
             throw UsageError("bad mode, count, iterations, chunk size, timeout or slot count")
         }
     }

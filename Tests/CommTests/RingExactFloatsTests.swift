@@ -133,7 +133,8 @@ struct RingExactFloatsTests {
         }
         let outcomes = try results.map { try $0.get() }
         #expect(outcomes.allSatisfy { $0.0 }, "every rank still has the exact sum")
-        #expect(outcomes[2].1 == 2 && outcomes[0].1 == 0 && outcomes[1].1 == 0, "rank 2's ring dropped two: \(outcomes)")
+        #expect(outcomes[2].1 == 2 && outcomes[0].1 == 0 && outcomes[1].1 == 0,
+                "rank 2's ring dropped two: \(outcomes)")
         #expect(receiver.value?.counters.snapshot.rejectedTotal == 1, "rank 2's transport rejected the short one")
     }
 }

@@ -116,8 +116,9 @@ public final class RingAllReduce {
 
     /// Runs `steps` of a plan, one interleaved transfer at a time: `prepare` gives the payload to send for a
     /// range at a step, `absorb` consumes each received chunk. Chunks of each phase carry its element
-    /// (`reduceScatterAs`, `allGatherAs`; the reduce-scatter's first step `firstStepAs` if given). Both phases run in one call, so the pipelining below also
-    /// spans the phase boundary: the first all-gather chunk leaves before the last reduce-scatter one is added.
+    /// (`reduceScatterAs`, `allGatherAs`; the reduce-scatter's first step `firstStepAs` if given). Both phases
+    /// run in one call, so the pipelining below also spans the phase boundary: the first all-gather chunk
+    /// leaves before the last reduce-scatter one is added.
     ///
     /// The socket operations strictly alternate *send chunk k, receive chunk k*; the local work around them
     /// is pipelined so that it overlaps chunk k's transit instead of adding to it: between sending chunk k

@@ -8,7 +8,7 @@
 // Floats convert without taking them apart: widened to double (exact) and scaled by 2^f (exact), a value
 // d = x · 2^f is rounded to an integer by adding 1.5 · 2^52, which leaves round(d) (ties to even) in the low
 // mantissa bits when |d| < 2^51. Which way a block of `fixedOperandBlock` elements takes is decided by a scan
-// of its magnitudes first (the block is then read again from L1):
+// of its magnitudes first (the block is then read again, from L1 or L2):
 // - fast (`FastFloatLanes`), when every |d| < 2^51 (realistic gradients: |x| < 2^11 at the standard scale):
 //   that addition alone; it cannot fail, and sums of such values cannot overflow.
 // - general (`FloatLanes`), otherwise: beyond 2^51, d is already an integer, a multiple of 2^28 (24
@@ -21,7 +21,8 @@
 //
 // Shapes: n elements; planes as in FixedPlanes.swift; floats n · 4 bytes, any alignment.
 
-/// Elements per block of the operand kernels: its floats are scanned, then read again from L1.
+/// Elements per block of the operand kernels: its floats are scanned, then read again while in cache (two
+/// float operands and the output: 48 KiB). 256 to 4096 ran at the same speed (`RingPeer kernels`).
 let fixedOperandBlock = 4096
 
 /// One operand of exact mode's fused sums.
@@ -160,7 +161,8 @@ struct FastFloatLanes: FixedLanes {
     @inline(__always)
     func value(at i: Int) -> Int64 {
         let x = Double(base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: 4 * i, as: Float.self))
-        return Int64(bitPattern: (x * scale + 0x1.8p52).bitPattern) &- Int64(bitPattern: Double(0x1.8p52).bitPattern)
+        let bias = Double(0x1.8p52)
+        return Int64(bitPattern: (x * scale + bias).bitPattern) &- Int64(bitPattern: bias.bitPattern)
     }
 }
 
@@ -195,9 +197,10 @@ func fixedLanes(fromFloats v: SIMD8<Float>, scale: Double,
                 limit: Double) -> (values: SIMD8<Int64>, failed: SIMD8<Int64>) {
     let d = doubles(v) * scale
     let smallBias = SIMD8<Double>(repeating: 0x1.8p52), largeBias = SIMD8<Double>(repeating: 0x1.8p80)
-    let small = unsafeBitCast(d + smallBias, to: SIMD8<Int64>.self) &- unsafeBitCast(smallBias, to: SIMD8<Int64>.self)
+    let small = unsafeBitCast(d + smallBias, to: SIMD8<Int64>.self)
+        &- unsafeBitCast(smallBias, to: SIMD8<Int64>.self)
     let large = (unsafeBitCast(d + largeBias, to: SIMD8<Int64>.self)
-                 &- unsafeBitCast(largeBias, to: SIMD8<Int64>.self)) &<< 28
+                 &- unsafeBitCast(largeBias, to: SIMD8<Int64>.self)) &<< 28   // d / 2^28, back in place
     let magnitude = d.replacing(with: -d, where: d .< 0)
     let outOfRange = .!(magnitude .< limit)
     let values = small.replacing(with: large, where: magnitude .>= 0x1p51)
@@ -226,31 +229,6 @@ func fixedAddLanes<A: FixedLanes, B: FixedLanes>(_ a: A, _ b: B, at i: Int) -> (
     return (((x &+ y) & ~failed) | (SIMD8<Int64>(repeating: FixedPointFormat.poison) & failed), failed)
 }
 
-/// round(v · scale) per lane as Int64 (ties to even), or poison where |v| is not below `limit` (NaN
-/// included); `failed` is all ones in those lanes. The integer comes from the float's bits (sign, exponent,
-/// 24-bit significand shifted into place), because the stdlib's SIMD float -> Int64 conversion runs lane by
-/// lane; exact for integer values below 2^63. Lane selections use all-ones masks from arithmetic shifts
-/// (Int64 SIMD comparisons are scalarised), and the range test stays a vector: reducing it to one Bool per
-/// block (`all`) compiled to a scalar loop over the lanes that halved the conversion's speed.
-@inline(__always)
-func fixedLanes(fromFloats v: SIMD8<Float>, scale: Float,
-                limit: Float) -> (values: SIMD8<Int64>, failed: SIMD8<Int64>) {
-    let inRange = (v .< limit) .& (v .> -limit)
-    let scaled = (v * scale).rounded(.toNearestOrEven).replacing(with: 0, where: .!inRange)
-    let bits = SIMD8<Int64>(truncatingIfNeeded: unsafeBitCast(scaled, to: SIMD8<UInt32>.self))
-    let exponent = (bits &>> 23) & 0xFF
-    let nonzero = (0 &- exponent) &>> 63                        // ±0 is the only value with exponent 0
-    let significand = (bits & 0x7F_FFFF) | (nonzero & 0x80_0000)
-    let shift = exponent &- 150                                 // value = significand · 2^(exponent - 150)
-    let right = shift &>> 63
-    let magnitude = ((significand &<< shift) & ~right) | ((significand &>> (0 &- shift)) & right)
-    let negative = (bits &<< 32) &>> 63
-    let failed = SIMD8<Int64>(truncatingIfNeeded: SIMD8<Int32>().replacing(with: -1, where: .!inRange))
-    // Out-of-range lanes were scaled from 0, so OR-ing poison's bits into them makes them poison.
-    return (((magnitude ^ negative) &- negative) | (SIMD8<Int64>(repeating: FixedPointFormat.poison) & failed),
-            failed)
-}
-
 // MARK: - Dispatch: one specialisation per pair of operand kinds
 
 /// A kernel loop over one lane source.
@@ -272,7 +250,9 @@ func withLanes<L: FixedLanesLoop>(_ operand: FixedOperand, _ loop: L) -> L.Resul
     switch operand {
     case let .floats(bytes, format):
         let scale = Double(format.scale)
-        if convertsFast(bytes, format: format) { return loop.run(FastFloatLanes(base: bytes.baseAddress, scale: scale)) }
+        if convertsFast(bytes, format: format) {
+            return loop.run(FastFloatLanes(base: bytes.baseAddress, scale: scale))
+        }
         return loop.run(FloatLanes(base: bytes.baseAddress, scale: scale, limit: scale * Double(format.inputLimit)))
     case let .planes(planes):
         switch planes.width {
