@@ -29,8 +29,8 @@ func kernelBench(_ args: ArraySlice<String>) -> Int32 {
     let sumsPlanes = MutableFixedPlanes(packed: sumsPacked, count: count, width: 5)
     // Exact mode from floats (one contribution per rank): a received float chunk, or packed partial sums, with
     // this rank's floats, both converted as they are read.
-    let received = FixedOperand.floats(ro, format: format), mine = FixedOperand.floats(UnsafeBufferPointer(floats2),
-                                                                                      format: format)
+    let received = FixedOperand.floats(ro, format: format)
+    let mine = FixedOperand.floats(UnsafeBufferPointer(floats2), format: format)
     let sumsOut = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
     defer { sumsOut.deallocate() }
     let viaReference = { (addend: (Int) -> Int64) in

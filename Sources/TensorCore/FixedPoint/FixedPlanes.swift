@@ -86,6 +86,7 @@ public struct MutableFixedPlanes {
     public var count: Int { readOnly.count }
     public var width: Int { readOnly.width }
     var low: UnsafeMutableRawPointer? { readOnly.low.map { UnsafeMutableRawPointer(mutating: $0) } }
+    var high: UnsafeMutableRawPointer? { readOnly.high.map { UnsafeMutableRawPointer(mutating: $0) } }
 
     /// Values `range` of these planes.
     func slice(_ range: Range<Int>) -> MutableFixedPlanes {
@@ -95,7 +96,6 @@ public struct MutableFixedPlanes {
     private init(readOnly: FixedPlanes) {
         self.readOnly = readOnly
     }
-    var high: UnsafeMutableRawPointer? { readOnly.high.map { UnsafeMutableRawPointer(mutating: $0) } }
 }
 
 // MARK: - Widths known at compile time

@@ -52,8 +52,8 @@ public final class ShardGradients {
 
     /// Computes `shardIDs` (each < V) of `step`. Exact mode: the result is in `accumulator` (the arena's
     /// gradients hold scratch), or for a single shard in `arena.gradients` (`singleContribution`); float mode:
-    /// in `arena.gradients`. `onForward` sees each shard's forward
-    /// pass (for pictures). Throws on unreadable data or a gradient outside the fixed-point range.
+    /// in `arena.gradients`. `onForward` sees each shard's forward pass (for pictures). Throws on unreadable
+    /// data or a gradient outside the fixed-point range (a single shard's: in the ring, or in `readSum`).
     public func compute(step: Int, shards shardIDs: [Int],
                         onForward: (ModelForward) -> Void = { _ in }) throws -> ShardLosses {
         let everyShard = Array(0..<shards.shardCount)
