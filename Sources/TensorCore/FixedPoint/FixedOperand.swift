@@ -215,6 +215,18 @@ private func doubles(_ v: SIMD8<Float>) -> SIMD8<Double> {
                   Double(v[4]), Double(v[5]), Double(v[6]), Double(v[7]))
 }
 
+/// Zeros: the second operand of a one-operand kernel written as a sum (`fixedToFloat`).
+struct ZeroLanes: FixedLanes {
+    static var wide: Bool { false }
+    static var mayFail: Bool { false }
+
+    @inline(__always)
+    func load8(at i: Int) -> (values: SIMD8<Int64>, failed: SIMD8<Int64>) { (SIMD8<Int64>(), SIMD8<Int64>()) }
+
+    @inline(__always)
+    func value(at i: Int) -> Int64 { 0 }
+}
+
 /// a + b per lane for two lane sources, with poison where the sum overflows or either value is poison
 /// (`failed`: all ones there). Only a wide operand needs the general test; two that are not wide cannot
 /// overflow, so their sum is a plain add, plus a select where a float was out of range.

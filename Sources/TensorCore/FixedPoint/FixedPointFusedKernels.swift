@@ -208,37 +208,17 @@ private struct SumToFloatLoop: FixedLanesPairLoop {
 public func fixedToFloat(_ a: FixedOperand, into out: UnsafeMutableBufferPointer<Float>,
                          format: FixedPointFormat) -> Bool {
     precondition(a.count == out.count, "fixedToFloat: \(a.count) values into \(out.count) floats")
-    return forEachOperandBlock(out.count) { block in
-        withLanes(a.slice(block), ToFloatLoop(out: UnsafeMutableBufferPointer(rebasing: out[block]),
-                                              inverse: format.inverseScale))
+    return forEachOperandBlock(out.count) { block in   // float(a + 0): adding zero is exact
+        let target = UnsafeMutableBufferPointer(rebasing: out[block])
+        return withLanes(a.slice(block), PlusZero(loop: SumToFloatLoop(out: target, inverse: format.inverseScale)))
     }
 }
 
-private struct ToFloatLoop: FixedLanesLoop {
-    let out: UnsafeMutableBufferPointer<Float>
-    let inverse: Float
+/// Runs a two-operand loop with zeros as its second operand.
+private struct PlusZero<L: FixedLanesPairLoop>: FixedLanesLoop {
+    let loop: L
 
-    func run<A: FixedLanes>(_ a: A) -> Bool {
-        let target = UnsafeMutableRawPointer(out.baseAddress!)
-        var bad = SIMD8<Int64>()
-        var i = 0
-        while i + 8 <= out.count {
-            let (values, failed) = a.load8(at: i)
-            let converted = unsafeBitCast(floatLanes(values) * inverse, to: SIMD8<UInt32>.self)
-            let nanBits = narrowed(failed) & SIMD8<UInt32>(repeating: 0x7FC0_0000)
-            target.storeBytes(of: converted | nanBits, toByteOffset: i * 4, as: SIMD8<UInt32>.self)
-            bad |= failed
-            i += 8
-        }
-        var ok = bad == SIMD8<Int64>()
-        while i < out.count {
-            let value = a.value(at: i)
-            out[i] = floatFromFixedScalar(value, inverse: inverse)
-            ok = ok && value != FixedPointFormat.poison
-            i += 1
-        }
-        return ok
-    }
+    func run<A: FixedLanes>(_ a: A) -> L.Result { loop.run(a, ZeroLanes()) }
 }
 
 /// Float(v) lane by lane, written out so that it inlines into one conversion instruction.
