@@ -6,11 +6,12 @@ import TestSupport
 /// plain definition: `fixedFromFloatScalarReference`, then the integer sum with poison.
 @Suite("Fixed point operands")
 struct FixedOperandTests {
-    /// Counts around the kernels' block of 1024 and their vector width of 8.
-    static let lengths = [0, 1, 7, 8, 9, 1000, 1023, 1024, 1025, 3000, 4099]
+    /// Counts around the vector width of 8 and block sizes of 1024 and 4096, and one of several blocks.
+    static let lengths = [0, 1, 7, 8, 9, 1000, 1023, 1024, 1025, 3000, 4095, 4096, 4097, 9000]
 
-    /// Gradient-like floats whose first block is all realistic (fast way) and whose later blocks hold values that
-    /// need the general way: above 2^11, at the input limit, NaN, ±Inf, ties, subnormals and signed zeros.
+    /// Gradient-like floats (converted the fast way) with values that need the general way at indices 1024 to
+    /// 1579: above 2^11, at the input limit, NaN, ±Inf, ties, subnormals and signed zeros (and 2^17 at 2999).
+    /// So with 9000 values, kernels of any block size up to 4096 take both ways.
     static func floats(_ n: Int, tag: UInt32) -> [Float] {
         var x = gradientLikeValues(n, tag: tag, highExponent: -1)
         let tie = Float(sign: .plus, exponent: -41, significand: 1)   // half a step of 2^-40: ties to even
