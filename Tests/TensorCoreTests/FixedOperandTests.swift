@@ -130,10 +130,3 @@ struct FixedOperandTests {
         x.count == y.count && zip(x, y).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
     }
 }
-
-/// The plain scalar sum with poison.
-private func fixedAddScalarReference(_ a: Int64, _ b: Int64) -> Int64 {
-    guard a != FixedPointFormat.poison, b != FixedPointFormat.poison else { return FixedPointFormat.poison }
-    let (sum, overflow) = a.addingReportingOverflow(b)
-    return overflow ? FixedPointFormat.poison : sum
-}

@@ -150,8 +150,8 @@ struct FixedPlanesTests {
     }
 }
 
-/// The plain scalar sum with poison (what every kernel must match).
-private func fixedAddScalarReference(_ a: Int64, _ b: Int64) -> Int64 {
+/// The plain scalar sum with poison (what every kernel must match; FixedOperandTests too).
+func fixedAddScalarReference(_ a: Int64, _ b: Int64) -> Int64 {
     guard a != FixedPointFormat.poison, b != FixedPointFormat.poison else { return FixedPointFormat.poison }
     let (sum, overflow) = a.addingReportingOverflow(b)
     return overflow ? FixedPointFormat.poison : sum

@@ -74,6 +74,15 @@ public func fixedSum(_ a: FixedOperand, _ b: FixedOperand, into y: UnsafeMutable
     }
 }
 
+/// y[i] = a[i] as integers (the sum with zeros), poison where a[i] is; `fixedFromFloat` of a float operand.
+/// Returns false if any poison resulted. a: n values (any kind), y: [n] Int64.
+func fixedSum(_ a: FixedOperand, plusZeroInto y: UnsafeMutableBufferPointer<Int64>) -> Bool {
+    precondition(a.count == y.count, "fixedSum: \(a.count) values into \(y.count)")
+    return forEachOperandBlock(y.count) { block in
+        withLanes(a.slice(block), PlusZero(loop: SumLoop(y: UnsafeMutableBufferPointer(rebasing: y[block]))))
+    }
+}
+
 private struct SumLoop: FixedLanesPairLoop {
     let y: UnsafeMutableBufferPointer<Int64>
 

@@ -20,34 +20,7 @@ private typealias HalfFloatVector = SIMD8<Float>
 public func fixedFromFloat(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Int64>,
                            format: FixedPointFormat) -> Bool {
     precondition(x.count == y.count, "fixedFromFloat: \(x.count) inputs for \(y.count) outputs")
-    let operand = FixedOperand.floats(x, format: format)
-    return forEachOperandBlock(x.count) { block in
-        withLanes(operand.slice(block), ConvertLoop(y: UnsafeMutableBufferPointer(rebasing: y[block])))
-    }
-}
-
-/// y = a, as integers.
-private struct ConvertLoop: FixedLanesLoop {
-    let y: UnsafeMutableBufferPointer<Int64>
-
-    func run<A: FixedLanes>(_ a: A) -> Bool {
-        let target = UnsafeMutableRawPointer(y.baseAddress!)
-        var bad = IntVector()
-        var i = 0
-        while i + 8 <= y.count {
-            let (values, failed) = a.load8(at: i)
-            target.storeBytes(of: values, toByteOffset: i * 8, as: IntVector.self)
-            bad |= failed
-            i += 8
-        }
-        var ok = bad == IntVector()
-        while i < y.count {
-            y[i] = a.value(at: i)
-            ok = ok && y[i] != FixedPointFormat.poison
-            i += 1
-        }
-        return ok
-    }
+    return fixedSum(.floats(x, format: format), plusZeroInto: y)
 }
 
 /// Plain-loop reference of `fixedFromFloat`.
