@@ -46,8 +46,11 @@ public enum WireCodec {
     /// size, payload size, envelope parse, protocol version, message type, run id (if `expectedRunID`
     /// is given; a Join may carry `RunID.zero`), declared payload size, body parse and field values,
     /// payload length, payload CRC32C, and what the body implies about the payload.
+    ///
+    /// `checkingPayloadCRC: false` skips only the CRC32C pass, for a consumer that checks
+    /// `envelope.payloadCRC32C` itself while it reads the payload anyway (and trusts nothing it read before).
     public static func decode<Frame: ContiguousBytes>(
-        frames: [Frame], expectedRunID: RunID?, limits: WireLimits = .standard
+        frames: [Frame], expectedRunID: RunID?, limits: WireLimits = .standard, checkingPayloadCRC: Bool = true
     ) throws(WireError) -> WireMessage<Frame> {
         guard let first = frames.first, frames.count <= limits.maxFrames else {
             throw .wrongFrameCount(frames.count, max: limits.maxFrames)
@@ -60,11 +63,15 @@ public enum WireCodec {
         guard envelope.payloadLength == actualLength else {
             throw .payloadLengthMismatch(declared: envelope.payloadLength, actual: actualLength)
         }
-        var crc: UInt32 = 0
-        for frame in payload {
-            crc = frame.withUnsafeBytes { crc32c($0, seed: crc) }
+        if checkingPayloadCRC {
+            var crc: UInt32 = 0
+            for frame in payload {
+                crc = frame.withUnsafeBytes { crc32c($0, seed: crc) }
+            }
+            guard crc == envelope.payloadCRC32C else {
+                throw .crcMismatch(declared: envelope.payloadCRC32C, actual: crc)
+            }
         }
-        guard crc == envelope.payloadCRC32C else { throw .crcMismatch(declared: envelope.payloadCRC32C, actual: crc) }
         try checkPayloadAgainstBody(body, payloadLength: actualLength)
         return WireMessage(envelope: envelope, body: body, payload: payload)
     }

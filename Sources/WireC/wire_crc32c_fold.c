@@ -14,6 +14,7 @@
 #include "wire_crc32c.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -81,26 +82,41 @@ int wire_crc32c_fold_available(void) {
         && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.2");
 }
 
-FOLD_TARGET
-uint32_t wire_crc32c_fold_update(uint32_t reg, const void *bytes, size_t count) {
-    const unsigned char *p = (const unsigned char *)bytes;
-    if (count < WIRE_CRC32C_FOLD_MINIMUM) return wire_crc32c_chains_update(reg, bytes, count);
+// What the folding loop does with each block it reads besides folding it.
+enum store_kind { FOLD_ONLY, STORE_PLAIN, STORE_STREAMING };
+
+// [64 bytes] to dst, as `kind` says (inlined with a constant kind: no branch in the loops).
+FOLD_TARGET __attribute__((always_inline)) static inline void put512(unsigned char *dst, __m512i v,
+                                                                       enum store_kind kind) {
+    if (kind == STORE_PLAIN) _mm512_storeu_si512(dst, v);
+    if (kind == STORE_STREAMING) _mm512_stream_si512((void *)dst, v);
+}
+
+// Folds `count` (>= 256) bytes of p into the register and returns it; with a store kind also copies them to
+// dst in the same pass, each 64-byte load stored once and folded once.
+FOLD_TARGET __attribute__((always_inline)) static inline uint32_t fold(uint32_t reg, const unsigned char *p,
+                                                                         unsigned char *dst, size_t count,
+                                                                         enum store_kind kind) {
     pthread_once(&constants_once, build_constants);
 
     // [256 bytes] in four accumulators; the register joins the first four bytes.
-    __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)reg)));
-    __m512i x1 = _mm512_loadu_si512(p + 64);
-    __m512i x2 = _mm512_loadu_si512(p + 128);
-    __m512i x3 = _mm512_loadu_si512(p + 192);
-    p += 256;
+    __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 64);
+    __m512i v2 = _mm512_loadu_si512(p + 128), v3 = _mm512_loadu_si512(p + 192);
+    put512(dst, v0, kind), put512(dst + 64, v1, kind), put512(dst + 128, v2, kind), put512(dst + 192, v3, kind);
+    __m512i x0 = _mm512_xor_si512(v0, _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)reg)));
+    __m512i x1 = v1, x2 = v2, x3 = v3;
+    p += 256, dst += 256;
     count -= 256;
     const __m512i k256 = constants512(256);
     while (count >= 256) {
-        x0 = _mm512_xor_si512(fold512(x0, k256), _mm512_loadu_si512(p));
-        x1 = _mm512_xor_si512(fold512(x1, k256), _mm512_loadu_si512(p + 64));
-        x2 = _mm512_xor_si512(fold512(x2, k256), _mm512_loadu_si512(p + 128));
-        x3 = _mm512_xor_si512(fold512(x3, k256), _mm512_loadu_si512(p + 192));
-        p += 256;
+        v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 64);
+        v2 = _mm512_loadu_si512(p + 128), v3 = _mm512_loadu_si512(p + 192);
+        put512(dst, v0, kind), put512(dst + 64, v1, kind), put512(dst + 128, v2, kind), put512(dst + 192, v3, kind);
+        x0 = _mm512_xor_si512(fold512(x0, k256), v0);
+        x1 = _mm512_xor_si512(fold512(x1, k256), v1);
+        x2 = _mm512_xor_si512(fold512(x2, k256), v2);
+        x3 = _mm512_xor_si512(fold512(x3, k256), v3);
+        p += 256, dst += 256;
         count -= 256;
     }
     // Four accumulators -> one [64 bytes], then whole 64-byte blocks of the rest.
@@ -108,8 +124,10 @@ uint32_t wire_crc32c_fold_update(uint32_t reg, const void *bytes, size_t count) 
                                  _mm512_xor_si512(fold512(x2, constants512(64)), x3));
     const __m512i k64 = constants512(64);
     while (count >= 64) {
-        x = _mm512_xor_si512(fold512(x, k64), _mm512_loadu_si512(p));
-        p += 64;
+        v0 = _mm512_loadu_si512(p);
+        put512(dst, v0, kind);
+        x = _mm512_xor_si512(fold512(x, k64), v0);
+        p += 64, dst += 64;
         count -= 64;
     }
     // Four lanes -> one [16 bytes], then whole 16-byte lanes of the rest.
@@ -119,13 +137,38 @@ uint32_t wire_crc32c_fold_update(uint32_t reg, const void *bytes, size_t count) 
                                             _mm512_extracti32x4_epi32(x, 3)));
     const __m128i k16 = constants128(16);
     while (count >= 16) {
-        r = _mm_xor_si128(fold128(r, k16), _mm_loadu_si128((const __m128i *)p));
-        p += 16;
+        __m128i lane = _mm_loadu_si128((const __m128i *)p);
+        if (kind != FOLD_ONLY) _mm_storeu_si128((__m128i *)dst, lane);
+        r = _mm_xor_si128(fold128(r, k16), lane);
+        p += 16, dst += 16;
         count -= 16;
+    }
+    if (kind != FOLD_ONLY) {
+        memcpy(dst, p, count);
+        if (kind == STORE_STREAMING) _mm_sfence();   // weakly ordered stores: visible before the caller publishes
     }
     uint64_t crc = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(r));
     crc = _mm_crc32_u64(crc, (uint64_t)_mm_extract_epi64(r, 1));
     return wire_crc32c_chains_update((uint32_t)crc, p, count);
+}
+
+FOLD_TARGET
+uint32_t wire_crc32c_fold_update(uint32_t reg, const void *bytes, size_t count) {
+    if (count < WIRE_CRC32C_FOLD_MINIMUM) return wire_crc32c_chains_update(reg, bytes, count);
+    // dst is never written when folding only; it just advances in step with p.
+    return fold(reg, (const unsigned char *)bytes, (unsigned char *)(uintptr_t)bytes, count, FOLD_ONLY);
+}
+
+FOLD_TARGET
+uint32_t wire_crc32c_fold_copy(uint32_t reg, void *dst, const void *src, size_t count, int streaming) {
+    if (count < WIRE_CRC32C_FOLD_MINIMUM) {
+        memcpy(dst, src, count);
+        return wire_crc32c_chains_update(reg, src, count);
+    }
+    if (streaming && ((uintptr_t)dst & 63) == 0) {
+        return fold(reg, (const unsigned char *)src, (unsigned char *)dst, count, STORE_STREAMING);
+    }
+    return fold(reg, (const unsigned char *)src, (unsigned char *)dst, count, STORE_PLAIN);
 }
 
 #else
@@ -135,6 +178,14 @@ int wire_crc32c_fold_available(void) { return 0; }
 uint32_t wire_crc32c_fold_update(uint32_t reg, const void *bytes, size_t count) {
     (void)bytes;
     (void)count;
+    return reg;
+}
+
+uint32_t wire_crc32c_fold_copy(uint32_t reg, void *dst, const void *src, size_t count, int streaming) {
+    (void)dst;
+    (void)src;
+    (void)count;
+    (void)streaming;
     return reg;
 }
 

@@ -22,10 +22,12 @@ func makeRingTransports(size: Int, runID: RunID, capacity: Int = 8) -> (InProces
 }
 
 /// Runs `body(rank, ring)` on `size` threads at once and returns each rank's result.
-/// `sendVia` may wrap a rank's transport for its sends (a fault-injecting decorator).
+/// `sendVia` may wrap a rank's transport for its sends (a fault-injecting decorator), `receiveVia` for its
+/// receives.
 func runRanks<R: Sendable>(size: Int, runID: RunID, options: RingOptions, capacity: Int = 8,
                            prepare: (Int, InProcessTransport) -> Void = { _, _ in },
                            sendVia: @escaping @Sendable (Int, Transport) -> Transport = { $1 },
+                           receiveVia: @escaping @Sendable (Int, Transport) -> Transport = { $1 },
                            _ body: @escaping @Sendable (Int, RingAllReduce) throws -> R) -> [Result<R, any Error>] {
     let (network, transports) = makeRingTransports(size: size, runID: runID, capacity: capacity)
     for (r, t) in transports.enumerated() { prepare(r, t) }
@@ -37,7 +39,7 @@ func runRanks<R: Sendable>(size: Int, runID: RunID, options: RingOptions, capaci
         done.enter()
         let thread = Thread {
             let ring = RingAllReduce(rank: r, size: size, next: sendVia(r, transport.value),
-                                     previous: transport.value, options: options)
+                                     previous: receiveVia(r, transport.value), options: options)
             let result = Result { try body(r, ring) }
             lock.lock()
             results.value[r] = result

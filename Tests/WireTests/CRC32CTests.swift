@@ -54,6 +54,36 @@ struct CRC32CTests {
                               starts: [(0, 0), (3, 0x1234_5678), (63, .max)])
     }
 
+    /// The one-pass copy: at lengths around every block size of the folding loop (256, 64, 16 bytes and the
+    /// fold minimum), from odd starts into aligned and unaligned destinations, with plain and streaming
+    /// stores, it writes exactly the source bytes (and nothing past them) and returns the table path's CRC.
+    @Test("copy with CRC: same bytes and CRC as a copy and the table path, every store kind and alignment")
+    func copyingCRC() {
+        let bytes = randomBytes(70_000, seed: 29)
+        var lengths = [0, 1, 15, 16, 255, 256, 1023] + Array(1024...1300)
+        lengths += [4096, 4111, 4160, 4175, 65_536 + 64 + 16 + 7]
+        for length in lengths {
+            for (start, seed, shift) in [(0, UInt32(0), 0), (3, 0x1234_5678, 64), (63, .max, 5)] {
+                for streaming in [false, true] {
+                    let room = length + 128
+                    let target = UnsafeMutableRawBufferPointer.allocate(byteCount: room, alignment: 64)
+                    defer { target.deallocate() }
+                    target.initializeMemory(as: UInt8.self, repeating: 0xA5)
+                    let source = Array(bytes[start..<(start + length)])
+                    let crc = source.withUnsafeBytes { from in
+                        crc32cCopying(from, to: target.baseAddress! + shift, seed: seed, streaming: streaming)
+                    }
+                    guard let crc else { return }   // no folding on this CPU: nothing to check
+                    let what = "length \(length) from \(start) to +\(shift), streaming \(streaming)"
+                    #expect(crc == source.withUnsafeBytes { crc32cPortable($0, seed: seed) }, "\(what)")
+                    #expect(Array(target[shift..<(shift + length)]) == source, "\(what)")
+                    #expect(target[..<shift].allSatisfy { $0 == 0xA5 }, "\(what): before")
+                    #expect(target[(shift + length)...].allSatisfy { $0 == 0xA5 }, "\(what): after")
+                }
+            }
+        }
+    }
+
     /// The dispatching path and the three chains equal the table path on `bytes[start ..< start + length]`.
     static func expectPathsAgree(_ bytes: [UInt8], lengths: [Int], starts: [(offset: Int, seed: UInt32)]) {
         for length in lengths {
@@ -64,6 +94,18 @@ struct CRC32CTests {
                     #expect(crc32c(slice, seed: seed) == table, "length \(length) at \(start)")
                     #expect(crc32cChains(slice, seed: seed) ?? table == table, "chains, length \(length) at \(start)")
                 }
+            }
+        }
+    }
+
+    @Test("combine: the CRCs of two parts, each from seed 0, join to the CRC of the whole")
+    func combine() {
+        let bytes = randomBytes(70_000, seed: 31)
+        for split in [0, 1, 7, 1000, 4096, 65_536] {
+            for end in [split, split + 1, split + 17, split + 1638, 70_000] where end <= bytes.count {
+                let first = crc32c(Array(bytes[..<split])), second = crc32c(Array(bytes[split..<end]))
+                #expect(crc32cCombine(first, second, secondLength: end - split) == crc32c(Array(bytes[..<end])),
+                        "split \(split), end \(end)")
             }
         }
     }

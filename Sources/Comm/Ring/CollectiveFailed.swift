@@ -16,6 +16,10 @@ public struct CollectiveFailed: Error, Sendable, CustomStringConvertible {
         case peerGone(TransportError)
         /// Any other transport failure.
         case transport(TransportError)
+        /// A chunk's payload did not match the CRC32C its sender declared. The ring checks it while adding or
+        /// storing the chunk (when the transport leaves the check to it: `PayloadCheckDeferring`), so the range
+        /// it went into is garbage and the collective cannot finish.
+        case corruptPayload(declared: UInt32, actual: UInt32)
         /// The local producer did not mark a bucket ready in time.
         case bucketNotReady(bucket: Int, waited: Duration)
         /// Exact mode: a fixed-point sum overflowed, or a float contribution was outside the format (NaN, ±Inf,

@@ -37,14 +37,78 @@ extension RingAllReduce {
         var width: UInt32
         var range: Range<Int>
         var planStep: RingPlan.Step
+        /// The payload CRC32C the sender declared, when the transport left checking it to the ring
+        /// (`PayloadCheckDeferring`); nil when the transport checked it.
+        var uncheckedCRC: UInt32?
 
-        /// The payload as planes (`RingPayload`), valid during `body`.
-        func withPayload<R>(_ body: (RingPayload) -> R) -> R {
+        /// Payload bytes of a block that `forEachBlock` checks and hands over while it is in L1 (with its target).
+        static let checkedBlockBytes = 8 << 10
+
+        /// The payload as planes (`RingPayload`), valid during `body`, not checked here: for a payload the
+        /// transport checked, or one `forEachBlock` already checked whole.
+        func withCheckedPayload<R>(_ body: (RingPayload) -> R) -> R {
             frames[0].withUnsafeBytes { first in
                 guard frames.count > 1 else { return body(RingPayload(first: first)) }
                 return frames[1].withUnsafeBytes { second in body(RingPayload(first: first, second: second)) }
             }
         }
+
+        /// Hands the payload to `body` block by block (element range within the chunk, and those elements'
+        /// bytes in each plane), checking an unchecked CRC over each block just before `body` reads it from
+        /// cache: the planes' CRCs run side by side and are joined at the end (`crc32cCombine`). Throws after
+        /// the last block if the CRC differs, so everything `body` wrote is then garbage. A payload the
+        /// transport checked goes to `body` whole, in one call.
+        func forEachBlock(_ body: (Range<Int>, RingPayload) -> Void) throws(PayloadMismatch) {
+            guard let declared = uncheckedCRC else {
+                withCheckedPayload { body(0..<range.count, $0) }
+                return
+            }
+            let count = range.count
+            let actual = withCheckedPayload { whole in
+                let firstWidth = count == 0 ? 0 : whole.first.count / count
+                let secondWidth = count == 0 ? 0 : whole.second.count / count
+                let perBlock = max(1, Self.checkedBlockBytes / max(1, firstWidth + secondWidth))
+                var first: UInt32 = 0, second: UInt32 = 0
+                for start in stride(from: 0, to: count, by: perBlock) {
+                    let end = min(start + perBlock, count)
+                    let block = RingPayload(
+                        first: UnsafeRawBufferPointer(rebasing: whole.first[(start * firstWidth)..<(end * firstWidth)]),
+                        second: UnsafeRawBufferPointer(rebasing:
+                                    whole.second[(start * secondWidth)..<(end * secondWidth)]))
+                    first = crc32c(block.first, seed: first)
+                    second = crc32c(block.second, seed: second)
+                    body(start..<end, block)
+                }
+                return crc32cCombine(first, second, secondLength: whole.second.count)
+            }
+            guard actual == declared else { throw PayloadMismatch(declared: declared, actual: actual) }
+        }
+
+        /// Copies a one-plane payload to `target` (as many bytes), checking an unchecked CRC in the same pass
+        /// (`crc32cCopying`); throws afterwards if it differs.
+        func copyPayload(to target: UnsafeMutableRawBufferPointer) throws(PayloadMismatch) {
+            precondition(frames.count == 1 && frames[0].count == target.count, "copyPayload: \(range) does not fit")
+            guard let declared = uncheckedCRC else {
+                frames[0].withUnsafeBytes { target.copyMemory(from: $0) }
+                return
+            }
+            let copied = frames[0].withUnsafeBytes { bytes in crc32cCopying(bytes, to: target.baseAddress!) }
+            guard let actual = copied else {   // no one-pass copy on this CPU
+                try forEachBlock { elements, payload in
+                    let offset = elements.lowerBound * Int(width)
+                    UnsafeMutableRawBufferPointer(rebasing: target[offset..<(offset + payload.first.count)])
+                        .copyMemory(from: payload.first)
+                }
+                return
+            }
+            guard actual == declared else { throw PayloadMismatch(declared: declared, actual: actual) }
+        }
+    }
+
+    /// A received payload whose CRC32C differs from the one its sender declared.
+    struct PayloadMismatch: Error {
+        var declared: UInt32
+        var actual: UInt32
     }
 
     /// The payload of `region[range]`: packed narrower when the element type can (exact mode), else lent
@@ -86,7 +150,7 @@ extension RingAllReduce {
     /// Receives the chunk that matches `range`, dropping (and counting) anything else, until the deadline.
     func receiveChunk(_ element: ChunkElement, range: Range<Int>, segment: Int, chunkIndex: Int,
                       planStep: RingPlan.Step, context: ChunkContext)
-        throws(CollectiveFailed) -> (frames: [Frame], width: UInt32) {
+        throws(CollectiveFailed) -> (frames: [Frame], width: UInt32, uncheckedCRC: UInt32?) {
         let expected = chunkHeader(element, range: range, segment: segment, chunkIndex: chunkIndex,
                                    planStep: planStep, context: context)
         let deadline = ContinuousClock.now + options.timeout
@@ -94,7 +158,7 @@ extension RingAllReduce {
             let remaining = deadline - ContinuousClock.now
             let received: ReceivedMessage?
             do throws(TransportError) {
-                received = remaining > .zero ? try previous!.receive(timeout: remaining) : nil
+                received = remaining > .zero ? try receiveMessage(timeout: remaining) : nil
             } catch {
                 throw failure(reason(for: error, sending: false), step: context.step, bucket: context.bucket,
                               phase: planStep.phase, ringStep: planStep.ringStep)
@@ -106,9 +170,17 @@ extension RingAllReduce {
             if let accepted = accept(message, expected: expected, widths: element.acceptedWireBytes,
                                      step: context.step) {
                 count { $0.chunksReceived += 1 }
-                return accepted
+                let unchecked = deferringPrevious == nil ? nil : message.envelope.payloadCRC32C
+                return (accepted.frames, accepted.width, unchecked)
             }
         }
+    }
+
+    /// The previous rank's next message. Its payload CRC is left to `take` (which reads the whole payload
+    /// anyway) when the transport can leave it (`PayloadCheckDeferring`).
+    private func receiveMessage(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        if let deferringPrevious { return try deferringPrevious.receiveLeavingPayloadCheck(timeout: timeout) }
+        return try previous!.receive(timeout: timeout)
     }
 
     /// The chunk's frames and wire width if `message` is exactly the expected chunk (at any width in

@@ -124,22 +124,26 @@ extension RingAllReduce {
                 }
                 return sum
             }
-        }, absorb: { chunk in
+        }, absorb: { chunk throws(CollectiveFailed) in
             guard chunk.planStep.phase == .reduceScatter else {
-                take(chunk, into: results, context: context)
+                try take(chunk, into: results, context: context)
                 return
             }
             let mine = own.operand((base + chunk.range.lowerBound)..<(base + chunk.range.upperBound), format: format)
-            chunk.withPayload { payload in
-                let received: FixedOperand = chunk.width == 4 ? .floats(payload.first, format)
-                                                              : .planes(payload.fixedPlanes(width: chunk.width))
-                if chunk.planStep.ringStep == size - 2 {
-                    let sums = UnsafeMutableBufferPointer(rebasing: results[chunk.range])
-                    if !fixedSumToFloat(received, mine, into: sums, format: format), firstNaNSeen == nil {
-                        firstNaNSeen = base + chunk.range.lowerBound + firstNaN(UnsafeBufferPointer(sums))!
-                    }
-                } else {
-                    sums[chunk.range.lowerBound] = partialSum(received, mine)
+            try checked(chunk, context: context) { () throws(PayloadMismatch) in
+                guard chunk.planStep.ringStep == size - 2 else {
+                    sums[chunk.range.lowerBound] = try partialSum(chunk, mine, format: format)
+                    return
+                }
+                let totals = UnsafeMutableBufferPointer(rebasing: results[chunk.range])
+                var inRange = true
+                try chunk.forEachBlock { elements, payload in
+                    let block = UnsafeMutableBufferPointer(rebasing: totals[elements])
+                    inRange = fixedSumToFloat(payload.operand(width: chunk.width, format: format),
+                                              mine.slice(elements), into: block, format: format) && inRange
+                }
+                if !inRange, firstNaNSeen == nil {
+                    firstNaNSeen = base + chunk.range.lowerBound + firstNaN(UnsafeBufferPointer(totals))!
                 }
             }
         })
@@ -159,19 +163,45 @@ extension RingAllReduce {
         }
     }
 
-    /// received + mine as the payload to send on: packed at 5 bytes in one pass, or, when a sum needs more
-    /// (or overflowed into poison), the 8-byte sums packed as narrow as they fit.
-    private func partialSum(_ received: FixedOperand, _ mine: FixedOperand) -> OutgoingChunk {
-        let packed = fixedPlaneFrames(count: mine.count, width: 5) { fixedSumPackIfFits(received, mine, into: $0) }
+    /// received + mine as the payload to send on: packed at 5 bytes in one pass (block by block, each block
+    /// checked as it is read: `ArrivedChunk.forEachBlock`), or, when a sum needs more (or overflowed into
+    /// poison), the 8-byte sums packed as narrow as they fit.
+    private func partialSum(_ chunk: ArrivedChunk, _ mine: FixedOperand,
+                            format: FixedPointFormat) throws(PayloadMismatch) -> OutgoingChunk {
+        var mismatch: PayloadMismatch?
+        let packed = fixedPlaneFrames(count: mine.count, width: 5) { planes in
+            var fits = true
+            do throws(PayloadMismatch) {
+                try chunk.forEachBlock { elements, payload in
+                    fits = fits && fixedSumPackIfFits(payload.operand(width: chunk.width, format: format),
+                                                      mine.slice(elements), into: planes.slice(elements))
+                }
+            } catch {
+                mismatch = error
+            }
+            return fits
+        }
+        if let mismatch { throw mismatch }
         if let frames = packed {
             return OutgoingChunk(frames: frames, width: 5)
         }
-        var wide = [Int64](repeating: 0, count: mine.count)   // rare: sums beyond 2^39, or poison
-        wide.withUnsafeMutableBufferPointer { _ = fixedSum(received, mine, into: $0) }
-        return wide.withUnsafeBufferPointer { sums in   // 5 bytes did not hold them: try 6 only
-            fixedPackedNarrowest(sums).map { OutgoingChunk(frames: $0.frames, width: $0.width) }
-                ?? OutgoingChunk(frames: [Frame(copying: UnsafeRawBufferPointer(sums))], width: 8)
+        // Rare: sums beyond 2^39, or poison. The payload was checked whole above.
+        return chunk.withCheckedPayload { payload in
+            var wide = [Int64](repeating: 0, count: mine.count)
+            let received = payload.operand(width: chunk.width, format: format)
+            wide.withUnsafeMutableBufferPointer { _ = fixedSum(received, mine, into: $0) }
+            return wide.withUnsafeBufferPointer { sums in   // 5 bytes did not hold them: try 6 only
+                fixedPackedNarrowest(sums).map { OutgoingChunk(frames: $0.frames, width: $0.width) }
+                    ?? OutgoingChunk(frames: [Frame(copying: UnsafeRawBufferPointer(sums))], width: 8)
+            }
         }
+    }
+}
+
+extension RingPayload {
+    /// Exact mode's reduce-scatter payload as an operand: floats at width 4 (the first step), else planes.
+    func operand(width: UInt32, format: FixedPointFormat) -> FixedOperand {
+        width == 4 ? .floats(first, format) : .planes(fixedPlanes(width: width))
     }
 }
 

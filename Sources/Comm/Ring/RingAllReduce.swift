@@ -25,6 +25,8 @@ public final class RingAllReduce {
 
     let next: Transport?
     let previous: Transport?
+    /// `previous` when it can leave payload CRCs to `take` (which then checks them in its own pass).
+    let deferringPrevious: PayloadCheckDeferring?
     let ledger = LendLedger()
     private var sequence: UInt64 = 0
     /// Exact mode: absolute index of the first NaN (overflow) seen in the current collective.
@@ -38,6 +40,7 @@ public final class RingAllReduce {
         self.size = size
         self.next = next
         self.previous = previous
+        self.deferringPrevious = previous as? PayloadCheckDeferring
         self.options = options
     }
 
@@ -111,7 +114,7 @@ public final class RingAllReduce {
                              context: ChunkContext) throws(CollectiveFailed) {
         try run(steps, reduceScatterAs: ChunkElement(E.self), allGatherAs: ChunkElement(E.self), context: context,
                 prepare: { range, _ in prepareChunk(UnsafeBufferPointer(region), range: range) },
-                absorb: { chunk in take(chunk, into: region, context: context) })
+                absorb: { chunk throws(CollectiveFailed) in try take(chunk, into: region, context: context) })
     }
 
     /// Runs `steps` of a plan, one interleaved transfer at a time: `prepare` gives the payload to send for a
@@ -129,7 +132,7 @@ public final class RingAllReduce {
     func run(_ steps: ArraySlice<RingPlan.Step>, reduceScatterAs: ChunkElement, allGatherAs: ChunkElement,
              firstStepAs: ChunkElement? = nil, context: ChunkContext,
              prepare: (Range<Int>, RingPlan.Step) -> OutgoingChunk,
-             absorb: (ArrivedChunk) -> Void) throws(CollectiveFailed) {
+             absorb: (ArrivedChunk) throws(CollectiveFailed) -> Void) throws(CollectiveFailed) {
         let transfers = steps.flatMap { planStep in planStep.transfers.map { (planStep, $0) } }
         var arrived: ArrivedChunk?
         var early: OutgoingChunk?
@@ -141,7 +144,9 @@ public final class RingAllReduce {
             }
             if !transfer.send.isEmpty {
                 if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
-                    timed(pending.planStep.phase, \.absorbing) { absorb(pending) }
+                    try timed(pending.planStep.phase, \.absorbing) { () throws(CollectiveFailed) in
+                        try absorb(pending)
+                    }
                     arrived = nil
                 }
                 let chunk = early ?? timed(planStep.phase, \.preparing) { prepare(transfer.send, planStep) }
@@ -152,7 +157,7 @@ public final class RingAllReduce {
                 }
             }
             if let pending = arrived {
-                timed(pending.planStep.phase, \.absorbing) { absorb(pending) }
+                try timed(pending.planStep.phase, \.absorbing) { () throws(CollectiveFailed) in try absorb(pending) }
                 arrived = nil
             }
             if index + 1 < transfers.count {
@@ -162,14 +167,17 @@ public final class RingAllReduce {
                 }
             }
             if !transfer.receive.isEmpty {
-                let (frames, width) = try timed(planStep.phase, \.receiving) { () throws(CollectiveFailed) in
+                let (frames, width, crc) = try timed(planStep.phase, \.receiving) { () throws(CollectiveFailed) in
                     try receiveChunk(element, range: transfer.receive, segment: planStep.receiveSegment,
                                      chunkIndex: transfer.chunkIndex, planStep: planStep, context: context)
                 }
-                arrived = ArrivedChunk(frames: frames, width: width, range: transfer.receive, planStep: planStep)
+                arrived = ArrivedChunk(frames: frames, width: width, range: transfer.receive, planStep: planStep,
+                                       uncheckedCRC: crc)
             }
         }
-        if let pending = arrived { timed(pending.planStep.phase, \.absorbing) { absorb(pending) } }
+        if let pending = arrived {
+            try timed(pending.planStep.phase, \.absorbing) { () throws(CollectiveFailed) in try absorb(pending) }
+        }
     }
 
     /// Runs `body`, adding its duration to `phase`'s `kind` of time in the counters.
@@ -180,24 +188,48 @@ public final class RingAllReduce {
         return try body()
     }
 
-    /// Adds (reduce-scatter) or stores (all-gather) a received chunk into its range.
+    /// Adds (reduce-scatter) or stores (all-gather) a received chunk into its range, checking its payload CRC
+    /// in the same pass if the transport left it (`ArrivedChunk.forEachBlock`, `copyPayload`).
     func take<E: RingElement>(_ chunk: ArrivedChunk, into region: UnsafeMutableBufferPointer<E>,
-                                      context: ChunkContext) {
+                              context: ChunkContext) throws(CollectiveFailed) {
         let target = UnsafeMutableBufferPointer(rebasing: region[chunk.range])
-        if context.detectNaN, chunk.planStep.phase == .allGather, E.self == Float.self {   // exact: look for poison
-            let floats = UnsafeMutableRawBufferPointer(target).assumingMemoryBound(to: Float.self)
-            let sawNaN = chunk.withPayload { storeDetectingNaN($0.first, into: floats) }
-            if sawNaN, firstNaNSeen == nil, let bad = firstNaN(UnsafeBufferPointer(floats)) {
-                firstNaNSeen = context.base + chunk.range.lowerBound + bad
-            }
-            return
-        }
-        chunk.withPayload { payload in
-            if chunk.planStep.phase == .reduceScatter {
-                E.reduce(payload, width: chunk.width, into: target)
+        let phase = chunk.planStep.phase
+        try checked(chunk, context: context) { () throws(PayloadMismatch) in
+            if context.detectNaN, phase == .allGather, E.self == Float.self {   // exact: look for poison
+                let floats = UnsafeMutableRawBufferPointer(target).assumingMemoryBound(to: Float.self)
+                var sawNaN = false
+                try chunk.forEachBlock { elements, payload in
+                    let part = UnsafeMutableBufferPointer(rebasing: floats[elements])
+                    sawNaN = storeDetectingNaN(payload.first, into: part) || sawNaN
+                }
+                if sawNaN, firstNaNSeen == nil, let bad = firstNaN(UnsafeBufferPointer(floats)) {
+                    firstNaNSeen = context.base + chunk.range.lowerBound + bad
+                }
+            } else if phase == .allGather, E.self == Float.self {   // a plain copy, with the CRC in its pass
+                try chunk.copyPayload(to: UnsafeMutableRawBufferPointer(target))
             } else {
-                E.store(payload, width: chunk.width, into: target)
+                try chunk.forEachBlock { elements, payload in
+                    let part = UnsafeMutableBufferPointer(rebasing: target[elements])
+                    if phase == .reduceScatter {
+                        E.reduce(payload, width: chunk.width, into: part)
+                    } else {
+                        E.store(payload, width: chunk.width, into: part)
+                    }
+                }
             }
+        }
+    }
+
+    /// Runs `body` on a received chunk; a payload that fails its CRC fails the collective, since what it
+    /// was added or stored into is garbage now (and the sender will not send it again).
+    func checked<R>(_ chunk: ArrivedChunk, context: ChunkContext,
+                    _ body: () throws(PayloadMismatch) -> R) throws(CollectiveFailed) -> R {
+        do throws(PayloadMismatch) {
+            return try body()
+        } catch {
+            count { $0.corruptPayloads += 1 }
+            throw failure(.corruptPayload(declared: error.declared, actual: error.actual), step: context.step,
+                          bucket: context.bucket, phase: chunk.planStep.phase, ringStep: chunk.planStep.ringStep)
         }
     }
 

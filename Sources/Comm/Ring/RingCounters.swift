@@ -13,6 +13,8 @@ public struct RingCounters: Sendable, Equatable {
     public var mismatchedDropped = 0
     /// Messages that were not ring chunks at all: dropped.
     public var foreignDropped = 0
+    /// Chunks whose payload failed the CRC check the ring made itself (`CollectiveFailed.Reason.corruptPayload`).
+    public var corruptPayloads = 0
     /// Where this rank's time went in each phase, summed over all calls (`RingPeer` prints it per collective).
     public var reduceScatterTime = RingPhaseTimes()
     public var allGatherTime = RingPhaseTimes()

@@ -14,7 +14,8 @@ import Wire
 /// A one-way `Transport` (the ring's PUSH -> PULL link) through a POSIX shared-memory mailbox instead of
 /// a socket, for ring neighbours on the same host. Same contract as `ZMQTransport`: the same encoded
 /// messages (protobuf-c envelope with payload CRC32C), every received message validated by
-/// `WireCodec.decode`, invalid ones counted and dropped, every wait bounded by its timeout.
+/// `WireCodec.decode`, invalid ones counted and dropped, every wait bounded by its timeout. The payload's
+/// CRC32C can be left to the consumer (`PayloadCheckDeferring`: the ring checks it while it adds or stores).
 ///
 /// Why: over loopback sockets each chunk crosses two libzmq I/O threads and the kernel (two copies and
 /// ~65 µs of wake-ups per message on a small host); here the sender copies a chunk once into a slot and
@@ -28,7 +29,7 @@ import Wire
 /// one at the deadline. A message whose payload exceeds the receiver's `largestPayload` is refused with
 /// `.messageTooLarge`. Thread-confined like every transport, except that received frames may be dropped
 /// on any thread.
-public final class SharedMemoryTransport: Transport {
+public final class SharedMemoryTransport: PayloadCheckDeferring {
     public enum Role: Sendable {
         /// Creates the mailbox: `slots` messages in flight, each with up to `largestPayload` bytes of payload.
         case receiver(slots: Int, largestPayload: Int)
@@ -190,29 +191,33 @@ public final class SharedMemoryTransport: Transport {
         counters.countSent()
     }
 
-    /// Copies `source` to `destination` in blocks that stay in L1 and returns CRC32C(seed, source). A plain
-    /// copy takes the CRC of the bytes just written; a streaming one (`SlotCopyPolicy`) of the source, since
-    /// its stores bypass the cache.
+    /// Copies `source` to `destination` and returns CRC32C(seed, source): in one pass where the CPU can fold
+    /// (`crc32cCopying`), else in blocks that stay in L1. There a plain copy takes the CRC of the bytes just
+    /// written, a streaming one (`SlotCopyPolicy`) of the source, since its stores bypass the cache.
     private func copyComputingCRC(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutablePointer<UInt8>,
                                   seed: UInt32) -> UInt32 {
         guard let base = source.baseAddress else { return seed }
         let kind = copyPolicy.kind(forBytes: source.count)
         let started = nm_shm_now_ns()
-        let block = 16 << 10
         var crc = seed
-        var done = 0
-        while done < source.count {
-            let n = min(block, source.count - done)
-            switch kind {
-            case .plain:
-                let target = UnsafeMutableRawPointer(destination + done)
-                target.copyMemory(from: base + done, byteCount: n)
-                crc = crc32c(UnsafeRawBufferPointer(start: target, count: n), seed: crc)
-            case .streaming:
-                crc = crc32c(UnsafeRawBufferPointer(start: base + done, count: n), seed: crc)
-                nm_shm_copy_streaming(destination + done, base + done, UInt64(n))
+        if let copied = crc32cCopying(source, to: destination, seed: seed, streaming: kind == .streaming) {
+            crc = copied
+        } else {
+            let block = 16 << 10
+            var done = 0
+            while done < source.count {
+                let n = min(block, source.count - done)
+                switch kind {
+                case .plain:
+                    let target = UnsafeMutableRawPointer(destination + done)
+                    target.copyMemory(from: base + done, byteCount: n)
+                    crc = crc32c(UnsafeRawBufferPointer(start: target, count: n), seed: crc)
+                case .streaming:
+                    crc = crc32c(UnsafeRawBufferPointer(start: base + done, count: n), seed: crc)
+                    nm_shm_copy_streaming(destination + done, base + done, UInt64(n))
+                }
+                done += n
             }
-            done += n
         }
         let finished = nm_shm_now_ns()
         if copyPolicy.record(kind, bytes: source.count, nanoseconds: finished - started),
@@ -248,6 +253,14 @@ public final class SharedMemoryTransport: Transport {
     // MARK: - Receiving
 
     public func receive(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        try receive(timeout: timeout, checkingPayloadCRC: true)
+    }
+
+    public func receiveLeavingPayloadCheck(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        try receive(timeout: timeout, checkingPayloadCRC: false)
+    }
+
+    private func receive(timeout: Duration, checkingPayloadCRC: Bool) throws(TransportError) -> ReceivedMessage? {
         guard !isClosed else { throw .closed }
         guard case .receiver = role, let mailbox else {
             preconditionFailure("SharedMemoryTransport \(endpoint): a sender cannot receive")
@@ -269,7 +282,8 @@ public final class SharedMemoryTransport: Transport {
                     }
                 }
                 do throws(WireError) {
-                    let message = try WireCodec.decode(frames: frames, expectedRunID: expectedRunID, limits: limits)
+                    let message = try WireCodec.decode(frames: frames, expectedRunID: expectedRunID, limits: limits,
+                                                       checkingPayloadCRC: checkingPayloadCRC)
                     counters.countReceived()
                     return ReceivedMessage(peer: nil, message: message)
                 } catch {

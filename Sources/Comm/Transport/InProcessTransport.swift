@@ -9,7 +9,9 @@ import Wire
 /// Messages are encoded with `WireCodec` on send and validated with `WireCodec.decode` on receive,
 /// exactly like the ZeroMQ transport, so protocol code sees identical behaviour (including rejected
 /// messages). Payload frames are moved, not copied: zero-copy frames release when the receiver drops them.
-public final class InProcessTransport: Transport {
+/// Like the shared-memory link it can leave payload CRCs to the consumer (`PayloadCheckDeferring`), so ring
+/// tests run the ring's own checks.
+public final class InProcessTransport: PayloadCheckDeferring {
     public let name: String
     public let counters = TransportCounters()
     private let network: InProcessNetwork
@@ -58,11 +60,20 @@ public final class InProcessTransport: Transport {
     }
 
     public func receive(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        try receive(timeout: timeout, checkingPayloadCRC: true)
+    }
+
+    public func receiveLeavingPayloadCheck(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        try receive(timeout: timeout, checkingPayloadCRC: false)
+    }
+
+    private func receive(timeout: Duration, checkingPayloadCRC: Bool) throws(TransportError) -> ReceivedMessage? {
         guard !isClosed else { throw .closed }
         let deadline = ContinuousClock.now + timeout
         while let entry = try inbox.take(deadline: deadline) {
             do throws(WireError) {
-                let message = try WireCodec.decode(frames: entry.frames, expectedRunID: expectedRunID, limits: limits)
+                let message = try WireCodec.decode(frames: entry.frames, expectedRunID: expectedRunID, limits: limits,
+                                                   checkingPayloadCRC: checkingPayloadCRC)
                 counters.countReceived()
                 return ReceivedMessage(peer: entry.from, message: message)
             } catch {

@@ -18,8 +18,9 @@ public struct ReceivedMessage: Sendable {
 /// Thread-confined: create and use an instance on one dedicated OS thread (a socket loop), never on the
 /// Swift concurrency pool, because its calls block. Only `counters` may be read from other threads.
 ///
-/// Implementations: `ZMQTransport` (real sockets) and `InProcessTransport` (a double for unit tests).
-/// Both validate every incoming message with `WireCodec.decode` before returning it.
+/// Implementations: `ZMQTransport` (real sockets), `SharedMemoryTransport` (same-host ring links) and
+/// `InProcessTransport` (a double for unit tests). All validate every incoming message with `WireCodec.decode`
+/// before returning it (`PayloadCheckDeferring` may leave the payload's CRC32C to a consumer that checks it).
 public protocol Transport: AnyObject {
     /// Sends one message; fills in the envelope's payload length and CRC32C from `payload`.
     /// The payload frames are consumed (empty afterwards). `peer` is required on routing sockets

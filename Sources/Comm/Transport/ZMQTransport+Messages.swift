@@ -37,6 +37,14 @@ extension ZMQTransport {
     }
 
     public func receive(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        try receive(timeout: timeout, checkingPayloadCRC: true)
+    }
+
+    public func receiveLeavingPayloadCheck(timeout: Duration) throws(TransportError) -> ReceivedMessage? {
+        try receive(timeout: timeout, checkingPayloadCRC: false)
+    }
+
+    private func receive(timeout: Duration, checkingPayloadCRC: Bool) throws(TransportError) -> ReceivedMessage? {
         guard !isClosed else { throw .closed }
         precondition(role.canReceive, "ZMQTransport \(endpoint): a PUSH socket cannot receive")
         let deadline = ContinuousClock.now + timeout
@@ -44,7 +52,7 @@ extension ZMQTransport {
         do throws(ZMQError) {
             while true {
                 // Fast path: take a queued message without polling (one libzmq call per message under load).
-                switch try receiveOne(routed: routed) {
+                switch try receiveOne(routed: routed, checkingPayloadCRC: checkingPayloadCRC) {
                 case let .message(message):
                     pollMonitorOccasionally()
                     return message
@@ -71,7 +79,7 @@ extension ZMQTransport {
     }
 
     /// One queued message, validated; `.rejected` when it was invalid (counted and logged).
-    private func receiveOne(routed: Bool) throws(ZMQError) -> Arrival {
+    private func receiveOne(routed: Bool, checkingPayloadCRC: Bool) throws(ZMQError) -> Arrival {
         let multipart: ZMQMultipart
         do throws(ZMQError) {
             multipart = try socket.receive(maxFrames: options.limits.maxFrames + (routed ? 1 : 0))
@@ -89,7 +97,7 @@ extension ZMQTransport {
         }
         do throws(WireError) {
             let message = try WireCodec.decode(frames: frames, expectedRunID: options.expectedRunID,
-                                               limits: options.limits)
+                                               limits: options.limits, checkingPayloadCRC: checkingPayloadCRC)
             counters.countReceived()
             return .message(ReceivedMessage(peer: peer, message: message))
         } catch {

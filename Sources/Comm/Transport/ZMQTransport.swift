@@ -7,13 +7,14 @@ import Wire
 ///
 /// Thread-confined: create it on the OS thread that uses it (never the Swift concurrency pool) and keep
 /// it there; only `counters` may be read elsewhere. Every incoming message is validated with
-/// `WireCodec.decode`; rejected messages, refused CURVE keys and failed handshakes are counted, logged as
+/// `WireCodec.decode` (the payload CRC32C may be left to a consumer that checks it: `PayloadCheckDeferring`);
+/// rejected messages, refused CURVE keys and failed handshakes are counted, logged as
 /// `[transport] <endpoint>: ...` and dropped, and the transport keeps serving.
 ///
 /// Socket settings: SNDHWM/RCVHWM from a byte budget, ZMTP heartbeats, `ZMQ_ROUTER_MANDATORY` (a send to
 /// an unknown peer throws `.peerUnreachable`), `ZMQ_MAXMSGSIZE` from the wire limits, explicit LINGER, and
 /// per-call timeouts (SNDTIMEO on send, `zmq_poll` on receive).
-public final class ZMQTransport: Transport {
+public final class ZMQTransport: PayloadCheckDeferring {
     public let counters: TransportCounters
     /// The endpoint in use: after a bind, the resolved one (`tcp://127.0.0.1:0` gets its real port).
     public let endpoint: String

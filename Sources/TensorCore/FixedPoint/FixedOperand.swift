@@ -46,7 +46,7 @@ public enum FixedOperand {
     }
 
     /// Elements `range` of the operand.
-    func slice(_ range: Range<Int>) -> FixedOperand {
+    public func slice(_ range: Range<Int>) -> FixedOperand {
         switch self {
         case let .planes(planes): .planes(planes.slice(range))
         case let .floats(bytes, format):

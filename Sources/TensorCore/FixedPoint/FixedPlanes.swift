@@ -89,7 +89,7 @@ public struct MutableFixedPlanes {
     var high: UnsafeMutableRawPointer? { readOnly.high.map { UnsafeMutableRawPointer(mutating: $0) } }
 
     /// Values `range` of these planes.
-    func slice(_ range: Range<Int>) -> MutableFixedPlanes {
+    public func slice(_ range: Range<Int>) -> MutableFixedPlanes {
         MutableFixedPlanes(readOnly: readOnly.slice(range))
     }
 

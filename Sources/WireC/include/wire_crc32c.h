@@ -26,4 +26,10 @@ int wire_crc32c_fold_available(void);
 /// chains. Call only when wire_crc32c_fold_available() returned 1.
 uint32_t wire_crc32c_fold_update(uint32_t reg, const void *bytes, size_t count);
 
+/// Copies `count` bytes from `src` to `dst` (not overlapping) and updates the register with them, in one
+/// pass: each block is loaded once, stored and folded (a copy and then a CRC of the copy read everything
+/// twice). `streaming`: non-temporal stores, fenced before returning, when `dst` is 64-byte aligned (else
+/// plain ones). Same precondition as wire_crc32c_fold_update.
+uint32_t wire_crc32c_fold_copy(uint32_t reg, void *dst, const void *src, size_t count, int streaming);
+
 #endif
