@@ -205,32 +205,6 @@ extension RingPayload {
     }
 }
 
-/// target = source (float32 bytes), and whether any value is NaN: the all-gather's store and exact mode's
-/// overflow check in one pass (the chunk is read once, from the transport's buffer). source: [target.count * 4].
-func storeDetectingNaN(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableBufferPointer<Float>) -> Bool {
-    precondition(source.count == target.count * 4, "storeDetectingNaN: \(source.count) bytes for \(target.count)")
-    guard let from = source.baseAddress, let base = target.baseAddress else { return false }
-    let to = UnsafeMutableRawPointer(base)
-    var i = 0
-    var seen = SIMDMask<SIMD16<Int32>>(repeating: false)
-    while i + 32 <= target.count {
-        let a = from.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        let b = from.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-        to.storeBytes(of: a, toByteOffset: i * 4, as: SIMD16<Float>.self)
-        to.storeBytes(of: b, toByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-        seen .|= (a .!= a) .| (b .!= b)
-        i += 32
-    }
-    var scalarNaN = false
-    while i < target.count {
-        let value = from.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
-        target[i] = value
-        scalarNaN = scalarNaN || value.isNaN
-        i += 1
-    }
-    return any(seen) || scalarNaN
-}
-
 /// Index of the first NaN in x (vectorised test, scalar search only when one is present). x: [n].
 public func firstNaN(_ x: UnsafeBufferPointer<Float>) -> Int? {
     guard let base = x.baseAddress else { return nil }

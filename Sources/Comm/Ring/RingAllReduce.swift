@@ -196,13 +196,11 @@ public final class RingAllReduce {
         let phase = chunk.planStep.phase
         try checked(chunk, context: context) { () throws(PayloadMismatch) in
             if context.detectNaN, phase == .allGather, E.self == Float.self {   // exact: look for poison
+                // The copy (with its CRC) and then a scan of the copy in L2: faster than one pass that copies and
+                // compares, plus the CRC.
+                try chunk.copyPayload(to: UnsafeMutableRawBufferPointer(target))
                 let floats = UnsafeMutableRawBufferPointer(target).assumingMemoryBound(to: Float.self)
-                var sawNaN = false
-                try chunk.forEachBlock { elements, payload in
-                    let part = UnsafeMutableBufferPointer(rebasing: floats[elements])
-                    sawNaN = storeDetectingNaN(payload.first, into: part) || sawNaN
-                }
-                if sawNaN, firstNaNSeen == nil, let bad = firstNaN(UnsafeBufferPointer(floats)) {
+                if firstNaNSeen == nil, let bad = firstNaN(UnsafeBufferPointer(floats)) {
                     firstNaNSeen = context.base + chunk.range.lowerBound + bad
                 }
             } else if phase == .allGather, E.self == Float.self {   // a plain copy, with the CRC in its pass

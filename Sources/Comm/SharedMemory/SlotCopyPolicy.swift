@@ -4,7 +4,8 @@
 ///
 /// A plain copy leaves the lines in the sender's cache, and the receiver then fetches them from there. That is
 /// fastest when the two cores share a cache. When moving lines between the cores is slow, a streaming copy
-/// (`nm_shm_copy_streaming`) writes around the caches at memory speed. Cores on different dies or sockets are
+/// (non-temporal stores: `crc32cCopying`'s streaming mode, `nm_shm_copy_streaming` on CPUs without AVX-512
+/// folding) writes around the caches at memory speed. Cores on different dies or sockets are
 /// one such case. The host's slow phases on the 2-vCPU VM of docs/BENCHMARKS.md (runs 10 and 11) are another:
 /// plain copies into a slot ran at about 2 GB/s there, streaming ones at 13-19.
 ///
