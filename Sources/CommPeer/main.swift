@@ -14,7 +14,8 @@ import Foundation
 //   CommPeer rogue --connect EP --socket dealer|push --mode stranger|plaintext|garbage --seconds S [...]
 //       a hostile client for the reliability scenarios (RogueRole.swift).
 //   CommPeer crc --size BYTES
-//       prints `CRC32C <GB/s>`: the checksum both ends of a message compute over its payload.
+//       prints `CRC32C <GB/s>` (the checksum both ends of a message compute over its payload), then the rates
+//       of a plain copy, a copy followed by a CRC (by 16 KiB blocks) and the one-pass copy with CRC.
 //   CommPeer keygen --out DIR --name NAME
 //       writes NAME.key and NAME.pub like `neighbormae keygen` (the bench script needs no CLI build).
 //

@@ -66,22 +66,30 @@ struct RingPayloadCheckTests {
         #expect(elapsed < timeout / 2, "failed after \(elapsed), not at once")
     }
 
-    /// The same collectives with the CRC checked by the transport (a receiver that does not defer) and by
-    /// the ring: identical bits, in float and exact mode, over chunk sizes under and over a check block.
-    @Test("payloads checked by the transport or by the ring give identical sums", arguments: [2, 3, 5])
+    /// The same collectives with the CRC checked by the transport (a receiver that does not defer) or by the
+    /// ring, and with exact mode's partial sums written in place or sent from buffers of their own (a sender
+    /// that does not take them in place): identical bits, in float and exact mode, over chunk sizes under
+    /// and over a check block. Segments of one chunk (100 000 bytes) write every middle step's sum in place.
+    @Test("payloads checked by the transport or by the ring, sums written in place or not: identical sums",
+          arguments: [2, 3, 5])
     func checkedEitherWay(size: Int) throws {
         for chunkBytes in [24, 4096, 100_000] {
             let count = 30_011
             let options = RingOptions(runID: Self.runID, chunkBytes: chunkBytes, timeout: .seconds(10))
             var outcomes: [[[UInt32]]] = []
-            for deferring in [true, false] {
-                let results = runRanks(size: size, runID: Self.runID, options: options, receiveVia: { _, transport in
-                    deferring ? transport : CheckingReceiver(transport)
+            for ringDoesIt in [true, false] {
+                let results = runRanks(size: size, runID: Self.runID, options: options, sendVia: { _, transport in
+                    ringDoesIt ? transport : PlainTransport(transport)
+                }, receiveVia: { _, transport in
+                    ringDoesIt ? transport : PlainTransport(transport)
                 }) { r, ring in
                     var float = gradientLikeValues(count, tag: 900 + UInt32(r), highExponent: -3)
                     var exact = float
                     try float.withUnsafeMutableBufferPointer { try ring.allReduce($0, step: 1) }
                     try exact.withUnsafeMutableBufferPointer { try ring.allReduceExact($0, step: 2) }
+                    let inPlace = ring.counters.chunksWrittenInPlace
+                    let expected = ringDoesIt && chunkBytes == 100_000 ? max(size - 2, 0) : 0
+                    #expect(inPlace == expected, "rank \(r), size \(size), chunk \(chunkBytes): \(inPlace) in place")
                     return float.map(\.bitPattern) + exact.map(\.bitPattern)
                 }
                 outcomes.append(try results.map { try $0.get() })
@@ -92,8 +100,9 @@ struct RingPayloadCheckTests {
     }
 }
 
-/// Passes receives through a transport that could defer payload checks, without deferring them.
-private final class CheckingReceiver: Transport {
+/// Passes sends and receives through a transport that could defer payload checks and take payloads in place,
+/// without offering either.
+private final class PlainTransport: Transport {
     let inner: Transport
     init(_ inner: Transport) { self.inner = inner }
     var counters: TransportCounters { inner.counters }

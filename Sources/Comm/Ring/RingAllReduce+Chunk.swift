@@ -3,10 +3,25 @@ import Wire
 // MARK: - Sending and receiving one chunk
 
 extension RingAllReduce {
-    /// A chunk ready to send: its payload planes (packed, lent zero-copy or copied) and wire width.
+    /// A chunk ready to send: its payload planes (packed, lent zero-copy or copied) and wire width, or, for a
+    /// next rank that takes payloads in place (`InPlaceSending`), `write`, which computes the payload into the
+    /// area it is given and returns the frames it wrote there, their width and CRC32C.
     struct OutgoingChunk {
         var frames: [Frame]
         var width: UInt32
+        var write: ((UnsafeMutableRawBufferPointer) -> (frames: [Range<Int>], width: UInt32, crc: UInt32))?
+
+        init(frames: [Frame], width: UInt32) {
+            self.frames = frames
+            self.width = width
+        }
+
+        init(writing write: @escaping (UnsafeMutableRawBufferPointer) -> (frames: [Range<Int>], width: UInt32,
+                                                                         crc: UInt32)) {
+            frames = []
+            width = 0
+            self.write = write
+        }
     }
 
     /// What a phase's chunks carry: the width their headers declare and the widths a receiver accepts. From
@@ -40,9 +55,14 @@ extension RingAllReduce {
         /// The payload CRC32C the sender declared, when the transport left checking it to the ring
         /// (`PayloadCheckDeferring`); nil when the transport checked it.
         var uncheckedCRC: UInt32?
+        /// Whether the range is sent on in the very next transfer (a segment of one chunk, reduce-scatter):
+        /// its sum can then be written where it is sent.
+        var sentNext = false
 
         /// Payload bytes of a block that `forEachBlock` checks and hands over while it is in L1 (with its target).
         static let checkedBlockBytes = 8 << 10
+        /// Bytes of a block that `copyPayload` copies before handing it over (its copy stays in L1).
+        static let copiedBlockBytes = 16 << 10
 
         /// The payload as planes (`RingPayload`), valid during `body`, not checked here: for a payload the
         /// transport checked, or one `forEachBlock` already checked whole.
@@ -85,23 +105,35 @@ extension RingAllReduce {
         }
 
         /// Copies a one-plane payload to `target` (as many bytes), checking an unchecked CRC in the same pass
-        /// (`crc32cCopying`); throws afterwards if it differs.
-        func copyPayload(to target: UnsafeMutableRawBufferPointer) throws(PayloadMismatch) {
+        /// (`crc32cCopying`); throws afterwards if it differs. With `afterBlock`, copies in blocks of
+        /// `checkedBlockBytes` and hands each block's element range to it right after the block was copied, while
+        /// it is in L1 (a chunk copied whole has left L2 again by its end).
+        func copyPayload(to target: UnsafeMutableRawBufferPointer,
+                         afterBlock: ((Range<Int>) -> Void)? = nil) throws(PayloadMismatch) {
             precondition(frames.count == 1 && frames[0].count == target.count, "copyPayload: \(range) does not fit")
-            guard let declared = uncheckedCRC else {
-                frames[0].withUnsafeBytes { target.copyMemory(from: $0) }
-                return
-            }
-            let copied = frames[0].withUnsafeBytes { bytes in crc32cCopying(bytes, to: target.baseAddress!) }
-            guard let actual = copied else {   // no one-pass copy on this CPU
-                try forEachBlock { elements, payload in
-                    let offset = elements.lowerBound * Int(width)
-                    UnsafeMutableRawBufferPointer(rebasing: target[offset..<(offset + payload.first.count)])
-                        .copyMemory(from: payload.first)
+            let elementBytes = Int(width), count = range.count
+            let perBlock = afterBlock == nil ? max(count, 1) : max(1, Self.copiedBlockBytes / elementBytes)
+            let actual = frames[0].withUnsafeBytes { bytes in
+                var crc: UInt32 = 0
+                for start in stride(from: 0, to: count, by: perBlock) {
+                    let end = min(start + perBlock, count)
+                    let source = UnsafeRawBufferPointer(rebasing: bytes[(start * elementBytes)..<(end * elementBytes)])
+                    let destination = target.baseAddress! + start * elementBytes
+                    if uncheckedCRC != nil, let copied = crc32cCopying(source, to: destination, seed: crc) {
+                        crc = copied
+                    } else {   // the transport checked the CRC, or this CPU has no one-pass copy
+                        destination.copyMemory(from: source.baseAddress!, byteCount: source.count)
+                        if uncheckedCRC != nil {
+                            crc = crc32c(UnsafeRawBufferPointer(start: destination, count: source.count), seed: crc)
+                        }
+                    }
+                    afterBlock?(start..<end)
                 }
-                return
+                return crc
             }
-            guard actual == declared else { throw PayloadMismatch(declared: declared, actual: actual) }
+            if let declared = uncheckedCRC, actual != declared {
+                throw PayloadMismatch(declared: declared, actual: actual)
+            }
         }
     }
 
@@ -138,13 +170,28 @@ extension RingAllReduce {
                                 membershipEpoch: options.membershipEpoch, step: context.step,
                                 sequence: nextSequence())
         do throws(TransportError) {
-            try next!.send(envelope, body: .ringChunkHeader(header), payload: chunk.frames, to: nil,
-                           timeout: options.timeout)
+            if let write = chunk.write {
+                try inPlaceNext!.send(envelope, timeout: options.timeout) { area in
+                    let written = write(area)
+                    header.elementBytes = written.width
+                    return InPlacePayload(body: .ringChunkHeader(header), frames: written.frames, crc: written.crc)
+                }
+                count { $0.chunksWrittenInPlace += 1 }
+            } else {
+                try next!.send(envelope, body: .ringChunkHeader(header), payload: chunk.frames, to: nil,
+                               timeout: options.timeout)
+            }
         } catch {
             throw failure(reason(for: error, sending: true), step: context.step, bucket: context.bucket,
                           phase: planStep.phase, ringStep: planStep.ringStep)
         }
-        count { $0.chunksSent += 1; $0.bytesSent += range.count * Int(chunk.width) }
+        count { $0.chunksSent += 1; $0.bytesSent += range.count * Int(header.elementBytes) }
+        if let (mismatch, arrivedStep) = writtenFromCorruptPayload {   // found while writing in place
+            writtenFromCorruptPayload = nil
+            count { $0.corruptPayloads += 1 }
+            throw failure(.corruptPayload(declared: mismatch.declared, actual: mismatch.actual), step: context.step,
+                          bucket: context.bucket, phase: arrivedStep.phase, ringStep: arrivedStep.ringStep)
+        }
     }
 
     /// Receives the chunk that matches `range`, dropping (and counting) anything else, until the deadline.

@@ -111,6 +111,9 @@ extension RingAllReduce {
         let plan = RingPlan(count: bucket.count, rank: rank, size: size, chunkElements: max(1, options.chunkBytes / 4))
         let base = bucket.lowerBound
         var sums: [Int: OutgoingChunk] = [:]
+        // Received chunks whose sums `prepare` writes straight into the next rank's slot (`InPlaceSending`,
+        // a chunk sent on in the very next transfer); each holds its own slot until then.
+        var summedWhereSent: [Int: ArrivedChunk] = [:]
         try run(plan.steps[...], reduceScatterAs: ChunkElement(Int64.self), allGatherAs: ChunkElement(Float.self),
                 firstStepAs: .exactContribution, context: context, prepare: { range, planStep in
             switch (planStep.phase, planStep.ringStep) {
@@ -119,6 +122,10 @@ extension RingAllReduce {
             case (.reduceScatter, 0):
                 return ownChunk(own, (base + range.lowerBound)..<(base + range.upperBound))
             case (.reduceScatter, _):
+                if let arrived = summedWhereSent.removeValue(forKey: range.lowerBound) {
+                    let mine = own.operand((base + range.lowerBound)..<(base + range.upperBound), format: format)
+                    return OutgoingChunk { area in self.writePartialSum(arrived, mine, format: format, into: area) }
+                }
                 guard let sum = sums.removeValue(forKey: range.lowerBound) else {
                     preconditionFailure("allReduceExact: chunk \(range) sent before its sum was computed")
                 }
@@ -127,6 +134,10 @@ extension RingAllReduce {
         }, absorb: { chunk throws(CollectiveFailed) in
             guard chunk.planStep.phase == .reduceScatter else {
                 try take(chunk, into: results, context: context)
+                return
+            }
+            if chunk.planStep.ringStep < size - 2, chunk.sentNext, inPlaceNext != nil {
+                summedWhereSent[chunk.range.lowerBound] = chunk
                 return
             }
             let mine = own.operand((base + chunk.range.lowerBound)..<(base + chunk.range.upperBound), format: format)
@@ -185,8 +196,56 @@ extension RingAllReduce {
         if let frames = packed {
             return OutgoingChunk(frames: frames, width: 5)
         }
-        // Rare: sums beyond 2^39, or poison. The payload was checked whole above.
-        return chunk.withCheckedPayload { payload in
+        return wideSum(chunk, mine, format: format)
+    }
+
+    /// received + mine written into `area` (a slot of the next rank: `InPlaceSending`) at 5 bytes, as two planes
+    /// (the high one from the next 64-byte boundary), block by block with each block's CRC taken while it is
+    /// in cache; when a sum needs more, `wideSum`'s frames copied in. A received payload that fails its CRC is
+    /// recorded in `writtenFromCorruptPayload`, and the CRC returned is wrong on purpose, so that the next
+    /// rank drops the chunk too. Returns the frames written, their width and CRC32C.
+    func writePartialSum(_ chunk: ArrivedChunk, _ mine: FixedOperand, format: FixedPointFormat,
+                         into area: UnsafeMutableRawBufferPointer) -> (frames: [Range<Int>], width: UInt32,
+                                                                       crc: UInt32) {
+        let count = mine.count
+        let highStart = (4 * count + SlotLayout.alignment - 1) / SlotLayout.alignment * SlotLayout.alignment
+        let frames = [0..<(4 * count), highStart..<(highStart + count)]
+        let planes = MutableFixedPlanes(low: UnsafeMutableRawBufferPointer(rebasing: area[frames[0]]),
+                                        high: UnsafeMutableRawBufferPointer(rebasing: area[frames[1]]), width: 5)
+        var fits = true, low: UInt32 = 0, high: UInt32 = 0
+        do throws(PayloadMismatch) {
+            try chunk.forEachBlock { elements, payload in
+                guard fits else { return }
+                let written = planes.slice(elements)
+                fits = fixedSumPackIfFits(payload.operand(width: chunk.width, format: format), mine.slice(elements),
+                                          into: written)
+                low = crc32c(written.readOnly.lowPlane, seed: low)
+                high = crc32c(written.readOnly.highPlane, seed: high)
+            }
+        } catch {
+            writtenFromCorruptPayload = (error, chunk.planStep)
+            return (frames, 5, ~crc32cCombine(low, high, secondLength: count))
+        }
+        if fits { return (frames, 5, crc32cCombine(low, high, secondLength: count)) }
+        // Rare: sums beyond 2^39, or poison (the payload was checked above).
+        let wide = wideSum(chunk, mine, format: format)
+        var written: [Range<Int>] = [], crc: UInt32 = 0, offset = 0
+        for frame in wide.frames {
+            frame.withUnsafeBytes { bytes in
+                let start = area.baseAddress! + offset
+                start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                crc = crc32c(UnsafeRawBufferPointer(start: start, count: bytes.count), seed: crc)
+                written.append(offset..<(offset + bytes.count))
+                offset = (offset + bytes.count + SlotLayout.alignment - 1) / SlotLayout.alignment * SlotLayout.alignment
+            }
+        }
+        return (written, wide.width, crc)
+    }
+
+    /// received + mine as 8-byte sums packed as narrow as they fit (6 or 8 bytes): the rare middle step whose
+    /// sums outgrew 5 bytes (beyond 2^39) or overflowed into poison. For a payload already checked.
+    private func wideSum(_ chunk: ArrivedChunk, _ mine: FixedOperand, format: FixedPointFormat) -> OutgoingChunk {
+        chunk.withCheckedPayload { payload in
             var wide = [Int64](repeating: 0, count: mine.count)
             let received = payload.operand(width: chunk.width, format: format)
             wide.withUnsafeMutableBufferPointer { _ = fixedSum(received, mine, into: $0) }

@@ -27,6 +27,11 @@ public final class RingAllReduce {
     let previous: Transport?
     /// `previous` when it can leave payload CRCs to `take` (which then checks them in its own pass).
     let deferringPrevious: PayloadCheckDeferring?
+    /// `next` when it takes payloads written in place (exact mode's partial sums go straight into its slot).
+    let inPlaceNext: InPlaceSending?
+    /// A received payload that failed its CRC while a sum of it was written in place (the written chunk went
+    /// out with a CRC that does not match, so the next rank drops it), and its step: `sendChunk` throws.
+    var writtenFromCorruptPayload: (PayloadMismatch, RingPlan.Step)?
     let ledger = LendLedger()
     private var sequence: UInt64 = 0
     /// Exact mode: absolute index of the first NaN (overflow) seen in the current collective.
@@ -41,6 +46,7 @@ public final class RingAllReduce {
         self.next = next
         self.previous = previous
         self.deferringPrevious = previous as? PayloadCheckDeferring
+        self.inPlaceNext = next as? InPlaceSending
         self.options = options
     }
 
@@ -143,7 +149,8 @@ public final class RingAllReduce {
             case (.allGather, _): allGatherAs
             }
             if !transfer.send.isEmpty {
-                if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
+                if early == nil, var pending = arrived, pending.range.overlaps(transfer.send) {
+                    pending.sentNext = pending.range == transfer.send && planStep.phase == .reduceScatter
                     try timed(pending.planStep.phase, \.absorbing) { () throws(CollectiveFailed) in
                         try absorb(pending)
                     }
@@ -196,13 +203,15 @@ public final class RingAllReduce {
         let phase = chunk.planStep.phase
         try checked(chunk, context: context) { () throws(PayloadMismatch) in
             if context.detectNaN, phase == .allGather, E.self == Float.self {   // exact: look for poison
-                // The copy (with its CRC) and then a scan of the copy in L2: faster than one pass that copies and
-                // compares, plus the CRC.
-                try chunk.copyPayload(to: UnsafeMutableRawBufferPointer(target))
                 let floats = UnsafeMutableRawBufferPointer(target).assumingMemoryBound(to: Float.self)
-                if firstNaNSeen == nil, let bad = firstNaN(UnsafeBufferPointer(floats)) {
-                    firstNaNSeen = context.base + chunk.range.lowerBound + bad
+                var firstBad: Int?
+                try chunk.copyPayload(to: UnsafeMutableRawBufferPointer(target)) { elements in
+                    guard firstBad == nil, let bad = firstNaN(UnsafeBufferPointer(rebasing: floats[elements])) else {
+                        return
+                    }
+                    firstBad = elements.lowerBound + bad
                 }
+                if firstNaNSeen == nil, let firstBad { firstNaNSeen = context.base + chunk.range.lowerBound + firstBad }
             } else if phase == .allGather, E.self == Float.self {   // a plain copy, with the CRC in its pass
                 try chunk.copyPayload(to: UnsafeMutableRawBufferPointer(target))
             } else {

@@ -5,6 +5,8 @@ import Wire
 /// What one ring did (read on the ring's thread, or after it finished).
 public struct RingCounters: Sendable, Equatable {
     public var chunksSent = 0
+    /// Of those, chunks computed straight into the next rank's memory (`InPlaceSending`: exact mode's partial sums).
+    public var chunksWrittenInPlace = 0
     public var chunksReceived = 0
     public var bytesSent = 0
     /// Chunks of another membership epoch or step (left over from an abandoned collective): dropped.

@@ -29,7 +29,7 @@ import Wire
 /// one at the deadline. A message whose payload exceeds the receiver's `largestPayload` is refused with
 /// `.messageTooLarge`. Thread-confined like every transport, except that received frames may be dropped
 /// on any thread.
-public final class SharedMemoryTransport: PayloadCheckDeferring {
+public final class SharedMemoryTransport: PayloadCheckDeferring, InPlaceSending {
     public enum Role: Sendable {
         /// Creates the mailbox: `slots` messages in flight, each with up to `largestPayload` bytes of payload.
         case receiver(slots: Int, largestPayload: Int)
@@ -140,6 +140,32 @@ public final class SharedMemoryTransport: PayloadCheckDeferring {
         }
     }
 
+    public func send(_ envelope: Envelope, timeout: Duration,
+                     writing write: (UnsafeMutableRawBufferPointer) -> InPlacePayload) throws(TransportError) {
+        guard !isClosed else { throw .closed }
+        guard case .sender = role else {
+            preconditionFailure("SharedMemoryTransport \(endpoint): a receiver cannot send")
+        }
+        let deadline = monotonicDeadline(after: timeout)
+        let target = try attached(deadline: deadline)
+        try publish(to: target, deadline: deadline) { slot throws(TransportError) in
+            let area = UnsafeMutableRawBufferPointer(start: slot + Self.headerRoom,
+                                                     count: target.slotCapacity - Self.headerRoom)
+            let payload = write(area)
+            precondition(payload.frames.count < Int(NM_SHM_MAX_FRAMES)
+                         && payload.frames.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= area.count },
+                         "SharedMemoryTransport \(endpoint): in-place frames \(payload.frames) outside the slot")
+            var described = envelope
+            described.payloadLength = UInt64(payload.frames.reduce(0) { $0 + $1.count })
+            described.payloadCRC32C = payload.crc
+            let header = WireCodec.encodeHeader(described, body: payload.body)
+            try Self.check(header: header.count)
+            header.withUnsafeBufferPointer { slot.update(from: $0.baseAddress!, count: $0.count) }
+            return ([0] + payload.frames.map { UInt64(Self.headerRoom + $0.lowerBound) },
+                    [UInt64(header.count)] + payload.frames.map { UInt64($0.count) })
+        }
+    }
+
     /// Sends frames exactly as given (frame 0 where the header goes, the others as payload), without
     /// encoding: for tests that inject malformed messages. Consumes the frames.
     public func sendRaw(_ frames: [Frame], timeout: Duration) throws(TransportError) {
@@ -181,11 +207,23 @@ public final class SharedMemoryTransport: PayloadCheckDeferring {
     /// and return the header frame's size, and publishes the message.
     private func publish(_ layout: SlotLayout, to target: SharedMemoryMailbox, deadline: Int64,
                          fill: (UnsafeMutablePointer<UInt8>) throws(TransportError) -> Int) throws(TransportError) {
+        try publish(to: target, deadline: deadline) { slot throws(TransportError) in
+            var sizes = layout.sizes
+            sizes[0] = UInt64(try fill(slot))
+            return (layout.offsets, sizes)
+        }
+    }
+
+    /// Reserves the next slot (waiting until `deadline`), lets `fill` write a message into it and return its
+    /// frame table (offsets and sizes, the header first), and publishes it. A `fill` that throws leaves the
+    /// slot unpublished (the next reservation gets it again).
+    private func publish(to target: SharedMemoryMailbox, deadline: Int64,
+                         fill: (UnsafeMutablePointer<UInt8>) throws(TransportError) -> ([UInt64], [UInt64]))
+        throws(TransportError) {
         var reserved: UnsafeMutablePointer<UInt8>?
         let status = nm_shm_reserve(target.handle, deadline, &reserved)
         guard status == 0, let slot = reserved else { throw waitError(status, sending: true) }
-        var offsets = layout.offsets, sizes = layout.sizes
-        sizes[0] = UInt64(try fill(slot))
+        var (offsets, sizes) = try fill(slot)
         let published = nm_shm_publish(target.handle, UInt32(sizes.count), &offsets, &sizes)
         guard published == 0 else { throw SharedMemoryMailbox.systemError("publish to \(name)", published) }
         counters.countSent()

@@ -9,9 +9,9 @@ import Wire
 /// Messages are encoded with `WireCodec` on send and validated with `WireCodec.decode` on receive,
 /// exactly like the ZeroMQ transport, so protocol code sees identical behaviour (including rejected
 /// messages). Payload frames are moved, not copied: zero-copy frames release when the receiver drops them.
-/// Like the shared-memory link it can leave payload CRCs to the consumer (`PayloadCheckDeferring`), so ring
-/// tests run the ring's own checks.
-public final class InProcessTransport: PayloadCheckDeferring {
+/// Like the shared-memory link it can leave payload CRCs to the consumer (`PayloadCheckDeferring`) and take
+/// payloads written in place (`InPlaceSending`), so ring tests run the ring's own checks and in-place sums.
+public final class InProcessTransport: PayloadCheckDeferring, InPlaceSending {
     public let name: String
     public let counters = TransportCounters()
     private let network: InProcessNetwork
@@ -45,6 +45,25 @@ public final class InProcessTransport: PayloadCheckDeferring {
         let header = WireCodec.encode(envelope, body: body, payload: payload)
         try sendRaw([Frame(header)] + payload.map { $0.take() }, to: peer, timeout: timeout)
     }
+
+    /// Writes the payload into a buffer of its own (`inPlaceBytes`, the largest payload an in-place send may
+    /// write) and sends copies of the frames written, with the CRC as given: a wrong one reaches the receiver
+    /// as it would through a shared-memory slot.
+    public func send(_ envelope: Envelope, timeout: Duration,
+                     writing write: (UnsafeMutableRawBufferPointer) -> InPlacePayload) throws(TransportError) {
+        let area = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.inPlaceBytes, alignment: 64)
+        defer { area.deallocate() }
+        let payload = write(area)
+        var described = envelope
+        described.payloadLength = UInt64(payload.frames.reduce(0) { $0 + $1.count })
+        described.payloadCRC32C = payload.crc
+        let header = WireCodec.encodeHeader(described, body: payload.body)
+        let frames = payload.frames.map { Frame(copying: UnsafeRawBufferPointer(rebasing: area[$0])) }
+        try sendRaw([Frame(header)] + frames, to: nil, timeout: timeout)
+    }
+
+    /// Room an in-place send gets: a ring chunk of 1 MiB of floats at 8 bytes per element, with room to spare.
+    public static let inPlaceBytes = 4 << 20
 
     /// Sends frames as they are, without encoding: for tests that inject malformed messages.
     public func sendRaw(_ frames: [Frame], to peer: PeerID?, timeout: Duration) throws(TransportError) {
