@@ -62,11 +62,13 @@ struct RingExactFloatsTests {
         }
     }
 
+    /// Chunks of 1 KiB (sums packed into buffers of their own) and of 1 MiB (segments of one chunk: the middle
+    /// step's sums written in place).
     @Test("an input out of range on one rank: every rank reports it at that element, the others stay exact",
-          arguments: [Float.nan, .infinity, -262_144])
-    func outOfRange(bad: Float) {
+          arguments: [Float.nan, .infinity, -262_144], [1024, 1 << 20])
+    func outOfRange(bad: Float, chunkBytes: Int) {
         let size = 3, count = 5000, unit: Float = 0x1p-20
-        let options = RingOptions(runID: Self.runID, chunkBytes: 1024, timeout: .seconds(5))
+        let options = RingOptions(runID: Self.runID, chunkBytes: chunkBytes, timeout: .seconds(5))
         let results = runRanks(size: size, runID: Self.runID, options: options) { r, ring in
             var values = (0..<count).map { Float(knownInput(rank: r, index: $0)) * unit }
             if r == 1 { values[4321] = bad }
@@ -82,7 +84,7 @@ struct RingExactFloatsTests {
         }
         for (r, result) in results.enumerated() {
             #expect((try? result.get()) == .fixedPointOverflow(.overflow(index: 4321, format: .standard)),
-                    "rank \(r), \(bad)")
+                    "rank \(r), \(bad), chunk \(chunkBytes)")
         }
     }
 

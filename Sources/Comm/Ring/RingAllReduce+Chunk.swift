@@ -55,9 +55,6 @@ extension RingAllReduce {
         /// The payload CRC32C the sender declared, when the transport left checking it to the ring
         /// (`PayloadCheckDeferring`); nil when the transport checked it.
         var uncheckedCRC: UInt32?
-        /// Whether the range is sent on in the very next transfer (a segment of one chunk, reduce-scatter):
-        /// its sum can then be written where it is sent.
-        var sentNext = false
 
         /// Payload bytes of a block that `forEachBlock` checks and hands over while it is in L1 (with its target).
         static let checkedBlockBytes = 8 << 10

@@ -111,8 +111,8 @@ extension RingAllReduce {
         let plan = RingPlan(count: bucket.count, rank: rank, size: size, chunkElements: max(1, options.chunkBytes / 4))
         let base = bucket.lowerBound
         var sums: [Int: OutgoingChunk] = [:]
-        // Received chunks whose sums `prepare` writes straight into the next rank's slot (`InPlaceSending`,
-        // a chunk sent on in the very next transfer); each holds its own slot until then.
+        // Received chunks whose sums `prepare` writes straight into the next rank's slot (`InPlaceSending`);
+        // each holds the slot it arrived in until then (see `heldForInPlaceSums`).
         var summedWhereSent: [Int: ArrivedChunk] = [:]
         try run(plan.steps[...], reduceScatterAs: ChunkElement(Int64.self), allGatherAs: ChunkElement(Float.self),
                 firstStepAs: .exactContribution, context: context, prepare: { range, planStep in
@@ -136,7 +136,8 @@ extension RingAllReduce {
                 try take(chunk, into: results, context: context)
                 return
             }
-            if chunk.planStep.ringStep < size - 2, chunk.sentNext, inPlaceNext != nil {
+            if chunk.planStep.ringStep < size - 2, inPlaceNext != nil,
+               chunk.planStep.transfers.count <= Self.heldForInPlaceSums {
                 summedWhereSent[chunk.range.lowerBound] = chunk
                 return
             }
@@ -198,6 +199,12 @@ extension RingAllReduce {
         }
         return wideSum(chunk, mine, format: format)
     }
+
+    /// Most received chunks a step may hold until their sums are written in place. A chunk is held from its
+    /// absorb until it is sent on at the next step, so a step of K chunks holds up to K slots of this rank's
+    /// mailbox, plus the one being received; a mailbox has at least 2 slots, and this rank frees one (a send)
+    /// before each receive, so K <= 2 can never leave the previous rank without a slot.
+    static let heldForInPlaceSums = 2
 
     /// received + mine written into `area` (a slot of the next rank: `InPlaceSending`) at 5 bytes, as two planes
     /// (the high one from the next 64-byte boundary), block by block with each block's CRC taken while it is

@@ -149,8 +149,7 @@ public final class RingAllReduce {
             case (.allGather, _): allGatherAs
             }
             if !transfer.send.isEmpty {
-                if early == nil, var pending = arrived, pending.range.overlaps(transfer.send) {
-                    pending.sentNext = pending.range == transfer.send && planStep.phase == .reduceScatter
+                if early == nil, let pending = arrived, pending.range.overlaps(transfer.send) {
                     try timed(pending.planStep.phase, \.absorbing) { () throws(CollectiveFailed) in
                         try absorb(pending)
                     }
