@@ -61,9 +61,9 @@ extension RingAllReduce {
         /// Bytes of a block that `copyPayload` copies before handing it over (its copy stays in L1).
         static let copiedBlockBytes = 16 << 10
 
-        /// The payload as planes (`RingPayload`), valid during `body`, not checked here: for a payload the
-        /// transport checked, or one `forEachBlock` already checked whole.
-        func withCheckedPayload<R>(_ body: (RingPayload) -> R) -> R {
+        /// The payload as planes (`RingPayload`), valid during `body`, read as it is: a caller checks an
+        /// unchecked CRC itself (`forEachBlock`), or reads only a payload that was checked already.
+        func withPayloadBytes<R>(_ body: (RingPayload) -> R) -> R {
             frames[0].withUnsafeBytes { first in
                 guard frames.count > 1 else { return body(RingPayload(first: first)) }
                 return frames[1].withUnsafeBytes { second in body(RingPayload(first: first, second: second)) }
@@ -77,11 +77,11 @@ extension RingAllReduce {
         /// transport checked goes to `body` whole, in one call.
         func forEachBlock(_ body: (Range<Int>, RingPayload) -> Void) throws(PayloadMismatch) {
             guard let declared = uncheckedCRC else {
-                withCheckedPayload { body(0..<range.count, $0) }
+                withPayloadBytes { body(0..<range.count, $0) }
                 return
             }
             let count = range.count
-            let actual = withCheckedPayload { whole in
+            let actual = withPayloadBytes { whole in
                 let firstWidth = count == 0 ? 0 : whole.first.count / count
                 let secondWidth = count == 0 ? 0 : whole.second.count / count
                 let perBlock = max(1, Self.checkedBlockBytes / max(1, firstWidth + secondWidth))
@@ -103,7 +103,7 @@ extension RingAllReduce {
 
         /// Copies a one-plane payload to `target` (as many bytes), checking an unchecked CRC in the same pass
         /// (`crc32cCopying`); throws afterwards if it differs. With `afterBlock`, copies in blocks of
-        /// `checkedBlockBytes` and hands each block's element range to it right after the block was copied, while
+        /// `copiedBlockBytes` and hands each block's element range to it right after the block was copied, while
         /// it is in L1 (a chunk copied whole has left L2 again by its end).
         func copyPayload(to target: UnsafeMutableRawBufferPointer,
                          afterBlock: ((Range<Int>) -> Void)? = nil) throws(PayloadMismatch) {
@@ -179,6 +179,7 @@ extension RingAllReduce {
                                timeout: options.timeout)
             }
         } catch {
+            writtenFromCorruptPayload = nil   // this failure is reported instead
             throw failure(reason(for: error, sending: true), step: context.step, bucket: context.bucket,
                           phase: planStep.phase, ringStep: planStep.ringStep)
         }

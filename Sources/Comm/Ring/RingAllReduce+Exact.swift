@@ -252,7 +252,7 @@ extension RingAllReduce {
     /// received + mine as 8-byte sums packed as narrow as they fit (6 or 8 bytes): the rare middle step whose
     /// sums outgrew 5 bytes (beyond 2^39) or overflowed into poison. For a payload already checked.
     private func wideSum(_ chunk: ArrivedChunk, _ mine: FixedOperand, format: FixedPointFormat) -> OutgoingChunk {
-        chunk.withCheckedPayload { payload in
+        chunk.withPayloadBytes { payload in
             var wide = [Int64](repeating: 0, count: mine.count)
             let received = payload.operand(width: chunk.width, format: format)
             wide.withUnsafeMutableBufferPointer { _ = fixedSum(received, mine, into: $0) }
