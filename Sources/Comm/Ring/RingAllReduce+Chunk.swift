@@ -93,10 +93,10 @@ extension RingAllReduce {
                         second: UnsafeRawBufferPointer(rebasing:
                                     whole.second[(start * secondWidth)..<(end * secondWidth)]))
                     first = crc32c(block.first, seed: first)
-                    second = crc32c(block.second, seed: second)
+                    if secondWidth > 0 { second = crc32c(block.second, seed: second) }
                     body(start..<end, block)
                 }
-                return crc32cCombine(first, second, secondLength: whole.second.count)
+                return secondWidth > 0 ? crc32cCombine(first, second, secondLength: whole.second.count) : first
             }
             guard actual == declared else { throw PayloadMismatch(declared: declared, actual: actual) }
         }

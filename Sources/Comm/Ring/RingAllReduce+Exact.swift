@@ -182,22 +182,35 @@ extension RingAllReduce {
                             format: FixedPointFormat) throws(PayloadMismatch) -> OutgoingChunk {
         var mismatch: PayloadMismatch?
         let packed = fixedPlaneFrames(count: mine.count, width: 5) { planes in
-            var fits = true
             do throws(PayloadMismatch) {
-                try chunk.forEachBlock { elements, payload in
-                    fits = fits && fixedSumPackIfFits(payload.operand(width: chunk.width, format: format),
-                                                      mine.slice(elements), into: planes.slice(elements))
-                }
+                return try packSum(chunk, mine, format: format, into: planes) { _ in }
             } catch {
                 mismatch = error
+                return false
             }
-            return fits
         }
         if let mismatch { throw mismatch }
         if let frames = packed {
             return OutgoingChunk(frames: frames, width: 5)
         }
         return wideSum(chunk, mine, format: format)
+    }
+
+    /// received + mine packed at 5 bytes into `planes`, block by block as `forEachBlock` hands the received
+    /// chunk over (each block checked as it is read), `packed` seeing each block's planes right after; false
+    /// as soon as a sum needs more than 5 bytes (later blocks are then only checked).
+    private func packSum(_ chunk: ArrivedChunk, _ mine: FixedOperand, format: FixedPointFormat,
+                         into planes: MutableFixedPlanes,
+                         packed: (MutableFixedPlanes) -> Void) throws(PayloadMismatch) -> Bool {
+        var fits = true
+        try chunk.forEachBlock { elements, payload in
+            guard fits else { return }
+            let block = planes.slice(elements)
+            fits = fixedSumPackIfFits(payload.operand(width: chunk.width, format: format), mine.slice(elements),
+                                      into: block)
+            if fits { packed(block) }
+        }
+        return fits
     }
 
     /// Most received chunks a step may hold until their sums are written in place. A chunk is held from its
@@ -215,19 +228,16 @@ extension RingAllReduce {
                          into area: UnsafeMutableRawBufferPointer) -> (frames: [Range<Int>], width: UInt32,
                                                                        crc: UInt32) {
         let count = mine.count
-        let highStart = (4 * count + SlotLayout.alignment - 1) / SlotLayout.alignment * SlotLayout.alignment
+        let highStart = SlotLayout.aligned(4 * count)
         let frames = [0..<(4 * count), highStart..<(highStart + count)]
         let planes = MutableFixedPlanes(low: UnsafeMutableRawBufferPointer(rebasing: area[frames[0]]),
                                         high: UnsafeMutableRawBufferPointer(rebasing: area[frames[1]]), width: 5)
-        var fits = true, low: UInt32 = 0, high: UInt32 = 0
+        var low: UInt32 = 0, high: UInt32 = 0
+        let fits: Bool
         do throws(PayloadMismatch) {
-            try chunk.forEachBlock { elements, payload in
-                guard fits else { return }
-                let written = planes.slice(elements)
-                fits = fixedSumPackIfFits(payload.operand(width: chunk.width, format: format), mine.slice(elements),
-                                          into: written)
-                low = crc32c(written.readOnly.lowPlane, seed: low)
-                high = crc32c(written.readOnly.highPlane, seed: high)
+            fits = try packSum(chunk, mine, format: format, into: planes) { block in
+                low = crc32c(block.readOnly.lowPlane, seed: low)
+                high = crc32c(block.readOnly.highPlane, seed: high)
             }
         } catch {
             writtenFromCorruptPayload = (error, chunk.planStep)
@@ -243,7 +253,7 @@ extension RingAllReduce {
                 start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
                 crc = crc32c(UnsafeRawBufferPointer(start: start, count: bytes.count), seed: crc)
                 written.append(offset..<(offset + bytes.count))
-                offset = (offset + bytes.count + SlotLayout.alignment - 1) / SlotLayout.alignment * SlotLayout.alignment
+                offset = SlotLayout.aligned(offset + bytes.count)
             }
         }
         return (written, wide.width, crc)

@@ -155,10 +155,7 @@ public final class SharedMemoryTransport: PayloadCheckDeferring, InPlaceSending 
             precondition(payload.frames.count < Int(NM_SHM_MAX_FRAMES)
                          && payload.frames.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= area.count },
                          "SharedMemoryTransport \(endpoint): in-place frames \(payload.frames) outside the slot")
-            var described = envelope
-            described.payloadLength = UInt64(payload.frames.reduce(0) { $0 + $1.count })
-            described.payloadCRC32C = payload.crc
-            let header = WireCodec.encodeHeader(described, body: payload.body)
+            let header = payload.header(for: envelope)
             try Self.check(header: header.count)
             header.withUnsafeBufferPointer { slot.update(from: $0.baseAddress!, count: $0.count) }
             return ([0] + payload.frames.map { UInt64(Self.headerRoom + $0.lowerBound) },
@@ -359,6 +356,9 @@ public final class SharedMemoryTransport: PayloadCheckDeferring, InPlaceSending 
 /// 64-byte boundary. offsets, sizes: [1 + payload frames] (sizes[0], the header's, is filled in at the end).
 struct SlotLayout {
     static let alignment = 64
+
+    /// `offset` rounded up to the next frame boundary.
+    static func aligned(_ offset: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
     var offsets: [UInt64] = [0]
     var sizes: [UInt64] = [0]
     var payloadBytes = 0
@@ -367,7 +367,7 @@ struct SlotLayout {
 
     init(payload: [Int]) {
         for bytes in payload {
-            end = (end + Self.alignment - 1) / Self.alignment * Self.alignment
+            end = Self.aligned(end)
             offsets.append(UInt64(end))
             sizes.append(UInt64(bytes))
             end += bytes

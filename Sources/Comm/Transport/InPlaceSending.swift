@@ -14,6 +14,14 @@ public struct InPlacePayload {
         self.frames = frames
         self.crc = crc
     }
+
+    /// The header frame for sending this payload with `envelope`: its length and CRC as written.
+    func header(for envelope: Envelope) -> [UInt8] {
+        var described = envelope
+        described.payloadLength = UInt64(frames.reduce(0) { $0 + $1.count })
+        described.payloadCRC32C = crc
+        return WireCodec.encodeHeader(described, body: body)
+    }
 }
 
 /// A transport whose sender can compute a payload straight into the memory the message travels in: a

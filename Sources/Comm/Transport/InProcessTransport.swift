@@ -54,10 +54,7 @@ public final class InProcessTransport: PayloadCheckDeferring, InPlaceSending {
         let area = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.inPlaceBytes, alignment: 64)
         defer { area.deallocate() }
         let payload = write(area)
-        var described = envelope
-        described.payloadLength = UInt64(payload.frames.reduce(0) { $0 + $1.count })
-        described.payloadCRC32C = payload.crc
-        let header = WireCodec.encodeHeader(described, body: payload.body)
+        let header = payload.header(for: envelope)
         let frames = payload.frames.map { Frame(copying: UnsafeRawBufferPointer(rebasing: area[$0])) }
         try sendRaw([Frame(header)] + frames, to: nil, timeout: timeout)
     }
